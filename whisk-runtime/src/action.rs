@@ -1,0 +1,147 @@
+//! What the runtime serves: the [`Action`] trait and the two ways to make one
+//! from a function, [`sync_fn`] and [`async_fn`].
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
+
+use crate::activation::{Outcome, decode, encode};
+use crate::context::Context;
+use crate::error::IntoErrorValue;
+
+/// A function the runtime can serve as an OpenWhisk action.
+///
+/// Made with [`sync_fn`] or [`async_fn`] (which is what `#[whisk::action]`
+/// expands to) and passed to [`run`](crate::run). The trait is sealed: its
+/// method is the runtime's business.
+pub trait Action: sealed::Sealed + Send + Sync + 'static {
+    #[doc(hidden)]
+    fn invoke(&self, value: &RawValue, ctx: Context) -> Invocation;
+}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// The work one activation has to do, as prepared by [`Action::invoke`].
+#[doc(hidden)]
+pub struct Invocation(pub(crate) Work);
+
+pub(crate) enum Work {
+    /// Already answered (e.g. the parameters did not decode).
+    Ready(Outcome),
+    /// An async function's future, polled on the runtime.
+    Future(Pin<Box<dyn Future<Output = Outcome> + Send>>),
+    /// A sync function, run on the blocking pool so it cannot stall the server.
+    Blocking(Box<dyn FnOnce() -> Outcome + Send>),
+}
+
+/// A synchronous action: `Fn(P, Context) -> Result<O, E>`. Made by [`sync_fn`].
+pub struct SyncFn<F, P> {
+    f: Arc<F>,
+    _params: PhantomData<fn(P)>,
+}
+
+/// Serves a synchronous function as an action.
+///
+/// The function gets the `/run` `value` deserialized into `P`, and the
+/// activation's [`Context`]. It runs on a thread of the blocking pool, so a
+/// slow function never stalls the server.
+///
+/// ```no_run
+/// use whisk_runtime::{Context, run, sync_fn};
+/// use serde_json::Value;
+///
+/// fn main() -> std::process::ExitCode {
+///     run(sync_fn(|v: Value, _ctx: Context| Ok::<_, String>(v)))
+/// }
+/// ```
+pub fn sync_fn<F, P, O, E>(f: F) -> SyncFn<F, P>
+where
+    F: Fn(P, Context) -> Result<O, E> + Send + Sync + 'static,
+    P: DeserializeOwned + Send + 'static,
+    O: Serialize,
+    E: IntoErrorValue,
+{
+    SyncFn {
+        f: Arc::new(f),
+        _params: PhantomData,
+    }
+}
+
+impl<F, P> sealed::Sealed for SyncFn<F, P> {}
+
+impl<F, P, O, E> Action for SyncFn<F, P>
+where
+    F: Fn(P, Context) -> Result<O, E> + Send + Sync + 'static,
+    P: DeserializeOwned + Send + 'static,
+    O: Serialize,
+    E: IntoErrorValue,
+{
+    fn invoke(&self, value: &RawValue, ctx: Context) -> Invocation {
+        let params = match decode::<P>(value) {
+            Ok(params) => params,
+            Err(outcome) => return Invocation::ready(outcome),
+        };
+        let f = Arc::clone(&self.f);
+        Invocation(Work::Blocking(Box::new(move || encode(f(params, ctx)))))
+    }
+}
+
+/// An asynchronous action: `Fn(P, Context) -> impl Future<Output =
+/// Result<O, E>>`. Made by [`async_fn`].
+pub struct AsyncFn<F, P> {
+    f: F,
+    _params: PhantomData<fn(P)>,
+}
+
+/// Serves an async function (or a closure returning a future) as an action.
+///
+/// ```no_run
+/// use whisk_runtime::{Context, Error, async_fn, run};
+/// use serde_json::{Value, json};
+///
+/// fn main() -> std::process::ExitCode {
+///     run(async_fn(|v: Value, ctx: Context| async move {
+///         Ok::<_, Error>(json!({"got": v, "id": ctx.activation_id()}))
+///     }))
+/// }
+/// ```
+pub fn async_fn<F, Fut, P, O, E>(f: F) -> AsyncFn<F, P>
+where
+    F: Fn(P, Context) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<O, E>> + Send + 'static,
+    P: DeserializeOwned + 'static,
+    O: Serialize,
+    E: IntoErrorValue,
+{
+    AsyncFn {
+        f,
+        _params: PhantomData,
+    }
+}
+
+impl<F, P> sealed::Sealed for AsyncFn<F, P> {}
+
+impl<F, Fut, P, O, E> Action for AsyncFn<F, P>
+where
+    F: Fn(P, Context) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<O, E>> + Send + 'static,
+    P: DeserializeOwned + 'static,
+    O: Serialize,
+    E: IntoErrorValue,
+{
+    fn invoke(&self, value: &RawValue, ctx: Context) -> Invocation {
+        let params = match decode::<P>(value) {
+            Ok(params) => params,
+            Err(outcome) => return Invocation::ready(outcome),
+        };
+        let future = (self.f)(params, ctx);
+        Invocation(Work::Future(Box::pin(async move { encode(future.await) })))
+    }
+}

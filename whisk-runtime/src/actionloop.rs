@@ -1,0 +1,51 @@
+//! The ActionLoop transport: OpenWhisk's Go proxy starts the binary with fd 3
+//! open, writes one request line per activation on stdin and reads one result
+//! line from fd 3.
+
+use std::fs::File;
+use std::io::{self, BufRead, Write};
+use std::os::fd::FromRawFd;
+
+use crate::action::Action;
+use crate::activation::Core;
+use crate::logs::{self, Tail};
+
+/// The descriptor the proxy reads results from.
+pub(crate) const RESULT_FD: i32 = 3;
+
+/// Whether fd 3 is an open pipe, as the ActionLoop proxy leaves it.
+pub(crate) fn detected() -> bool {
+    // SAFETY: fstat on a descriptor number only fills `stat`.
+    let mut stat: libc::stat = unsafe { std::mem::zeroed() };
+    let ok = unsafe { libc::fstat(RESULT_FD, &mut stat) } == 0;
+    ok && (stat.st_mode & libc::S_IFMT) == libc::S_IFIFO
+}
+
+/// Serves activations until stdin ends.
+pub(crate) fn serve<A: Action>(
+    core: &Core<A>,
+    runtime: &tokio::runtime::Runtime,
+) -> io::Result<()> {
+    // SAFETY: fd 3 is the result pipe the proxy handed us; nothing else
+    // in the process owns it.
+    let mut results = io::BufWriter::new(unsafe { File::from_raw_fd(RESULT_FD) });
+    if std::env::var_os("__OW_WAIT_FOR_ACK").is_some_and(|v| !v.is_empty()) {
+        results.write_all(b"{\"ok\":true}\n")?;
+        results.flush()?;
+    }
+    let mut stdin = io::stdin().lock();
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if stdin.read_until(b'\n', &mut line)? == 0 {
+            return Ok(()); // EOF: the proxy is done with us.
+        }
+        let outcome = runtime.block_on(core.run_envelope(&line));
+        // The proxy writes its sentinels as soon as it reads fd 3, so the
+        // action's output must be out (and its lines finished) before.
+        logs::end_activation(Tail::LineBreaks);
+        results.write_all(&outcome.body)?;
+        results.write_all(b"\n")?;
+        results.flush()?;
+    }
+}

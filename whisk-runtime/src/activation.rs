@@ -1,0 +1,568 @@
+//! The activation core shared by every transport: decode the request, call the
+//! action, encode the result, map errors. Transports only move bytes.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context as TaskContext, Poll};
+
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use serde::{Serialize, de::DeserializeOwned};
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+use crate::action::{Action, Invocation, Work};
+use crate::context::Context;
+use crate::error::IntoErrorValue;
+
+/// The body every runtime answers for a result that is not an object or array.
+pub(crate) const NOT_A_DICTIONARY: &str = "The action did not return a dictionary or array.";
+/// The body for a `value` that is neither an object nor an array.
+pub(crate) const NOT_A_DICTIONARY_ARGUMENT: &str =
+    "The action did not receive a dictionary or array as an argument.";
+/// The body and log line for a second `/init`.
+pub(crate) const SECOND_INIT: &str = "Cannot initialize the action more than once.";
+/// The body for an overlapping `/run` when concurrency is off.
+pub(crate) const BUSY: &str = "System not ready, status is running.";
+
+/// How an activation ended; each transport maps it to its own signal
+/// (an HTTP status, an exit code).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// The action returned an object or an array.
+    Success,
+    /// The action returned `Err`, or its parameters did not deserialize:
+    /// `{"error": ...}` with HTTP 200, the container stays warm.
+    ApplicationError,
+    /// The action panicked or returned a non-object: HTTP 502.
+    DeveloperError,
+    /// The request itself was malformed: HTTP 400.
+    BadRequest,
+    /// The request is refused in the current state: HTTP 403.
+    Rejected,
+}
+
+/// The answer to one request: its kind and its compact JSON body.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct Outcome {
+    pub(crate) kind: Kind,
+    pub(crate) body: Vec<u8>,
+}
+
+impl fmt::Debug for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?} {}", self.kind, String::from_utf8_lossy(&self.body))
+    }
+}
+
+impl Outcome {
+    /// `{"error": <value>}` of the given kind.
+    pub(crate) fn error_value(kind: Kind, value: &Value) -> Self {
+        let mut body = Vec::with_capacity(64);
+        body.extend_from_slice(b"{\"error\":");
+        // Writing a `Value` into a `Vec` cannot fail.
+        let _ = serde_json::to_writer(&mut body, value);
+        body.push(b'}');
+        Outcome { kind, body }
+    }
+
+    /// `{"error": "<message>"}` of the given kind.
+    pub(crate) fn error(kind: Kind, message: impl Into<String>) -> Self {
+        Outcome::error_value(kind, &Value::String(message.into()))
+    }
+}
+
+/// Decodes the action's parameters from the `value` text, naming the failing
+/// field path when they do not fit the type.
+pub(crate) fn decode<P: DeserializeOwned>(value: &RawValue) -> Result<P, Outcome> {
+    // A `RawValue` holds exactly one JSON value, so no trailing-input check.
+    let mut de = serde_json::Deserializer::from_str(value.get());
+    serde_path_to_error::deserialize(&mut de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        let message = without_position(&inner);
+        let text = if path == "." {
+            format!("Invalid parameters: {message}. The action was not called.")
+        } else {
+            format!("Invalid parameter `{path}`: {message}. The action was not called.")
+        };
+        Outcome::error(Kind::ApplicationError, text)
+    })
+}
+
+/// serde_json's message without " at line L column C": the position is in
+/// the `value` text, which the caller never saw as such.
+fn without_position(err: &serde_json::Error) -> Cow<'_, str> {
+    let text = err.to_string();
+    let suffix = format!(" at line {} column {}", err.line(), err.column());
+    match text.strip_suffix(&suffix) {
+        Some(short) if err.line() > 0 => Cow::Owned(short.to_owned()),
+        _ => Cow::Owned(text),
+    }
+}
+
+/// Encodes what the action returned.
+pub(crate) fn encode<O: Serialize, E: IntoErrorValue>(result: Result<O, E>) -> Outcome {
+    match result {
+        Ok(out) => {
+            let mut body = Vec::with_capacity(128);
+            match serde_json::to_writer(&mut body, &out) {
+                Ok(()) if matches!(body.first(), Some(b'{' | b'[')) => Outcome {
+                    kind: Kind::Success,
+                    body,
+                },
+                Ok(()) => Outcome::error(Kind::DeveloperError, NOT_A_DICTIONARY),
+                Err(e) => Outcome::error(
+                    Kind::DeveloperError,
+                    format!("The action's result could not be serialized to JSON: {e}"),
+                ),
+            }
+        }
+        Err(e) => Outcome::error_value(Kind::ApplicationError, &e.into_error_value()),
+    }
+}
+
+#[derive(Debug)]
+/// The `/run` request: `value` kept as raw text (decoded straight into the
+/// action's parameter type later), every other key as metadata.
+pub(crate) struct Envelope<'a> {
+    pub(crate) value: Option<&'a RawValue>,
+    pub(crate) metadata: Map<String, Value>,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Envelope<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct EnvelopeVisitor<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for EnvelopeVisitor<'a> {
+            type Value = Envelope<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object such as {\"value\":{...}}")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+                let mut value = None;
+                let mut metadata = Map::new();
+                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                    if key == "value" {
+                        value = Some(map.next_value::<&'de RawValue>()?);
+                    } else {
+                        metadata.insert(key.into_owned(), map.next_value()?);
+                    }
+                }
+                Ok(Envelope { value, metadata })
+            }
+        }
+        deserializer.deserialize_map(EnvelopeVisitor(std::marker::PhantomData))
+    }
+}
+
+/// Parses a `/run` body (an empty body counts as `{}`).
+pub(crate) fn parse_envelope(body: &[u8]) -> Result<Envelope<'_>, Outcome> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Envelope {
+            value: None,
+            metadata: Map::new(),
+        });
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        Outcome::error(
+            Kind::BadRequest,
+            format!("The request body is not a valid activation: {e}."),
+        )
+    })
+}
+
+/// The `value` to give the action: `null` or absent is `{}`, an object or
+/// array as is, anything else is refused.
+pub(crate) fn checked_value(value: Option<&RawValue>) -> Result<&RawValue, Outcome> {
+    let value = match value {
+        None => return Ok(empty_object()),
+        Some(v) => v,
+    };
+    match value.get().as_bytes().first() {
+        Some(b'{' | b'[') => Ok(value),
+        Some(b'n') => Ok(empty_object()),
+        _ => Err(Outcome::error(Kind::BadRequest, NOT_A_DICTIONARY_ARGUMENT)),
+    }
+}
+
+fn empty_object() -> &'static RawValue {
+    // A constant, valid JSON text.
+    serde_json::from_str("{}").expect("`{}` is JSON")
+}
+
+/// Parses the `/init` body and returns its `env` as `(name, value)` pairs,
+/// stringified the way the invoker does.
+pub(crate) fn parse_init(body: &[u8]) -> Result<Vec<(String, String)>, Outcome> {
+    #[derive(serde::Deserialize)]
+    #[serde(expecting = "a JSON object such as {\"value\":{...}}")]
+    struct InitRequest {
+        #[serde(default)]
+        value: Option<InitValue>,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(expecting = "an object with the action's name, main, code and env")]
+    struct InitValue {
+        #[serde(default)]
+        env: Option<Map<String, Value>>,
+    }
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Vec::new());
+    }
+    let request: InitRequest = serde_json::from_slice(body).map_err(|e| {
+        Outcome::error(
+            Kind::BadRequest,
+            format!("The /init body is not valid: {e}."),
+        )
+    })?;
+    let env = request.value.and_then(|v| v.env).unwrap_or_default();
+    env.into_iter()
+        .map(|(name, value)| {
+            let value = match value {
+                Value::String(s) => s,
+                Value::Null => String::new(),
+                other => other.to_string(),
+            };
+            if name.is_empty() || name.contains(['=', '\0']) || value.contains('\0') {
+                return Err(Outcome::error(
+                    Kind::BadRequest,
+                    format!(
+                        "Cannot set the environment variable {name:?}: a name must be non-empty \
+                         without '=' or NUL, and a value must not contain NUL."
+                    ),
+                ));
+            }
+            Ok((name, value))
+        })
+        .collect()
+}
+
+/// The protocol state of one action: whether it is initialized, whether an
+/// activation is running, which `__OW_*` variables the last one exported.
+pub(crate) struct Core<A> {
+    action: A,
+    concurrent: bool,
+    initialized: AtomicBool,
+    busy: AtomicBool,
+    exported: Mutex<Vec<String>>,
+}
+
+/// Held while a non-concurrent activation runs.
+pub(crate) struct Busy<'a>(&'a AtomicBool);
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
+impl<A: Action> Core<A> {
+    pub(crate) fn new(action: A, concurrent: bool) -> Self {
+        Core {
+            action,
+            concurrent,
+            initialized: AtomicBool::new(false),
+            busy: AtomicBool::new(false),
+            exported: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Claims the single activation slot when concurrency is off; `None`
+    /// when another activation is running.
+    pub(crate) fn try_begin(&self) -> Option<Option<Busy<'_>>> {
+        if self.concurrent {
+            return Some(None);
+        }
+        self.busy
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .ok()
+            .map(|_| Some(Busy(&self.busy)))
+    }
+
+    /// Handles `/init`: applies `env` once; a second call is refused.
+    pub(crate) fn init(&self, body: &[u8]) -> Outcome {
+        if self.initialized.load(Ordering::Acquire) {
+            eprintln!("{SECOND_INIT}");
+            return Outcome::error(Kind::Rejected, SECOND_INIT);
+        }
+        let env = match parse_init(body) {
+            Ok(env) => env,
+            Err(outcome) => return outcome,
+        };
+        if self
+            .initialized
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            eprintln!("{SECOND_INIT}");
+            return Outcome::error(Kind::Rejected, SECOND_INIT);
+        }
+        for (name, value) in env {
+            // SAFETY: `/init` runs before any activation, and the runtime's
+            // own threads never read the environment concurrently.
+            unsafe { std::env::set_var(name, value) };
+        }
+        Outcome {
+            kind: Kind::Success,
+            body: br#"{"ok":true}"#.to_vec(),
+        }
+    }
+
+    /// Runs one activation from a `/run` body (HTTP and ActionLoop).
+    pub(crate) async fn run_envelope(&self, body: &[u8]) -> Outcome {
+        let envelope = match parse_envelope(body) {
+            Ok(envelope) => envelope,
+            Err(outcome) => return outcome,
+        };
+        let value = match checked_value(envelope.value) {
+            Ok(value) => value,
+            Err(outcome) => return outcome,
+        };
+        if !self.concurrent {
+            self.export_metadata(&envelope.metadata);
+        }
+        self.call(value, Context::from_metadata(envelope.metadata))
+            .await
+    }
+
+    /// Runs one activation from a bare `value` and a context (exec mode).
+    pub(crate) async fn run_value(&self, value: &[u8], ctx: Context) -> Outcome {
+        let text = if value.iter().all(u8::is_ascii_whitespace) {
+            "{}".as_bytes()
+        } else {
+            value
+        };
+        let raw = match serde_json::from_slice::<&RawValue>(text) {
+            Ok(raw) => raw,
+            Err(e) => {
+                return Outcome::error(
+                    Kind::BadRequest,
+                    format!("The input is not valid JSON: {e}."),
+                );
+            }
+        };
+        match checked_value(Some(raw)) {
+            Ok(value) => self.call(value, ctx).await,
+            Err(outcome) => outcome,
+        }
+    }
+
+    /// Calls the action; a panic, in decoding, in a sync function or while
+    /// a future is polled, becomes a developer error.
+    async fn call(&self, value: &RawValue, ctx: Context) -> Outcome {
+        let invocation = match catch_unwind(AssertUnwindSafe(|| self.action.invoke(value, ctx))) {
+            Ok(invocation) => invocation,
+            Err(panic) => return panicked(panic),
+        };
+        match invocation.0 {
+            Work::Ready(outcome) => outcome,
+            Work::Future(future) => match CatchUnwind(future).await {
+                Ok(outcome) => outcome,
+                Err(panic) => panicked(panic),
+            },
+            Work::Blocking(f) => {
+                match tokio::task::spawn_blocking(move || catch_unwind(AssertUnwindSafe(f))).await {
+                    Ok(Ok(outcome)) => outcome,
+                    Ok(Err(panic)) => panicked(panic),
+                    Err(e) => Outcome::error(
+                        Kind::DeveloperError,
+                        format!("The action was cancelled: {e}"),
+                    ),
+                }
+            }
+        }
+    }
+
+    /// Exports `__OW_<KEY>` for every metadata key, and removes the ones the
+    /// previous activation exported that this one lacks.
+    fn export_metadata(&self, metadata: &Map<String, Value>) {
+        let mut exported = self.exported.lock().unwrap_or_else(|e| e.into_inner());
+        let names: Vec<String> = metadata
+            .keys()
+            .map(|k| format!("__OW_{}", k.to_uppercase()))
+            .collect();
+        for stale in exported.iter().filter(|n| !names.contains(n)) {
+            // SAFETY: no activation runs now (concurrency is off), and the
+            // runtime's own threads never read the environment.
+            unsafe { std::env::remove_var(stale) };
+        }
+        exported.clear();
+        for (name, value) in names.into_iter().zip(metadata.values()) {
+            let value = match value {
+                Value::String(s) => Cow::Borrowed(s.as_str()),
+                other => Cow::Owned(other.to_string()),
+            };
+            if name.contains(['=', '\0']) || value.contains('\0') {
+                continue;
+            }
+            // SAFETY: as above.
+            unsafe { std::env::set_var(&name, value.as_ref()) };
+            exported.push(name);
+        }
+    }
+}
+
+/// The developer error for a panic, with its message when it has one.
+fn panicked(panic: Box<dyn std::any::Any + Send>) -> Outcome {
+    let message = if let Some(s) = panic.downcast_ref::<&'static str>() {
+        (*s).to_owned()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a panic without a message".to_owned()
+    };
+    Outcome::error(
+        Kind::DeveloperError,
+        format!("The action panicked: {message}"),
+    )
+}
+
+/// Polls a future, turning a panic into `Err` (like `futures`'
+/// `catch_unwind`, without the dependency).
+struct CatchUnwind<F>(F);
+
+impl<F: Future + Unpin> Future for CatchUnwind<F> {
+    type Output = Result<F::Output, Box<dyn std::any::Any + Send>>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let inner = &mut self.0;
+        match catch_unwind(AssertUnwindSafe(|| Pin::new(inner).poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(out)) => Poll::Ready(Ok(out)),
+            Err(panic) => Poll::Ready(Err(panic)),
+        }
+    }
+}
+
+impl Invocation {
+    /// Work that is already done.
+    pub(crate) fn ready(outcome: Outcome) -> Self {
+        Invocation(Work::Ready(outcome))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn raw(s: &str) -> &RawValue {
+        serde_json::from_str(s).unwrap()
+    }
+
+    fn body(o: &Outcome) -> Value {
+        serde_json::from_slice(&o.body).unwrap()
+    }
+
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Params {
+        payload: String,
+        nested: Option<Nested>,
+    }
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Nested {
+        count: u32,
+    }
+
+    #[test]
+    fn decode_names_the_failing_field() {
+        let err = decode::<Params>(raw(r#"{"payload":5}"#)).unwrap_err();
+        assert_eq!(err.kind, Kind::ApplicationError);
+        assert_eq!(
+            body(&err),
+            json!({"error": "Invalid parameter `payload`: invalid type: integer `5`, expected a string. The action was not called."})
+        );
+        let err = decode::<Params>(raw(r#"{"payload":"x","nested":{"count":-1}}"#)).unwrap_err();
+        assert_eq!(
+            body(&err),
+            json!({"error": "Invalid parameter `nested.count`: invalid value: integer `-1`, expected u32. The action was not called."})
+        );
+        let err = decode::<Params>(raw(r#"{}"#)).unwrap_err();
+        assert_eq!(
+            body(&err),
+            json!({"error": "Invalid parameters: missing field `payload`. The action was not called."})
+        );
+    }
+
+    #[test]
+    fn encode_maps_results() {
+        let ok = encode::<_, String>(Ok(json!({"a": 1})));
+        assert_eq!(
+            (ok.kind, ok.body.as_slice()),
+            (Kind::Success, &br#"{"a":1}"#[..])
+        );
+        let arr = encode::<_, String>(Ok(vec![1, 2]));
+        assert_eq!(
+            (arr.kind, arr.body.as_slice()),
+            (Kind::Success, &b"[1,2]"[..])
+        );
+        let s = encode::<_, String>(Ok("hello"));
+        assert_eq!(s.kind, Kind::DeveloperError);
+        assert_eq!(body(&s), json!({"error": NOT_A_DICTIONARY}));
+        let e = encode::<Value, _>(Err("boom"));
+        assert_eq!(
+            (e.kind, body(&e)),
+            (Kind::ApplicationError, json!({"error": "boom"}))
+        );
+        let mut bad = std::collections::HashMap::new();
+        bad.insert(vec![1u8], 1);
+        let unserializable = encode::<_, String>(Ok(bad));
+        assert_eq!(unserializable.kind, Kind::DeveloperError);
+    }
+
+    #[test]
+    fn envelope_keeps_value_raw_and_metadata() {
+        let e =
+            parse_envelope(br#"{"value":{"x":[1, 2]},"deadline":123,"new_key":{"a":1}}"#).unwrap();
+        assert_eq!(e.value.unwrap().get(), r#"{"x":[1, 2]}"#);
+        assert_eq!(e.metadata["deadline"], json!(123));
+        assert_eq!(e.metadata["new_key"], json!({"a": 1}));
+        assert!(parse_envelope(b"").unwrap().value.is_none());
+        let bad = parse_envelope(b"[1]").unwrap_err();
+        assert_eq!(bad.kind, Kind::BadRequest);
+    }
+
+    #[test]
+    fn value_must_be_an_object_or_array() {
+        assert_eq!(checked_value(None).unwrap().get(), "{}");
+        assert_eq!(checked_value(Some(raw("null"))).unwrap().get(), "{}");
+        assert_eq!(checked_value(Some(raw("[1]"))).unwrap().get(), "[1]");
+        let err = checked_value(Some(raw("5"))).unwrap_err();
+        assert_eq!(body(&err), json!({"error": NOT_A_DICTIONARY_ARGUMENT}));
+    }
+
+    #[test]
+    fn init_env_is_stringified() {
+        let env = parse_init(
+            br#"{"value":{"code":null,"env":{"A":"x","B":"","C":null,"D":5,"E":true,"F":{"k":[1]}}}}"#,
+        )
+        .unwrap();
+        let expected = [
+            ("A", "x"),
+            ("B", ""),
+            ("C", ""),
+            ("D", "5"),
+            ("E", "true"),
+            ("F", r#"{"k":[1]}"#),
+        ];
+        let got: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(got, expected);
+        assert!(parse_init(b"{}").unwrap().is_empty());
+        assert!(parse_init(br#"{"value":null}"#).unwrap().is_empty());
+        assert!(parse_init(br#"{"value":{"env":null}}"#).unwrap().is_empty());
+        assert_eq!(
+            parse_init(br#"{"value":5}"#).unwrap_err().kind,
+            Kind::BadRequest
+        );
+        assert_eq!(
+            parse_init(br#"{"value":{"env":{"A=B":"x"}}}"#)
+                .unwrap_err()
+                .kind,
+            Kind::BadRequest
+        );
+    }
+}

@@ -1,0 +1,176 @@
+//! The HTTP transport: `POST /init` and `POST /run` on port 8080.
+
+use std::io;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::Response;
+use axum::routing::any;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use tokio::net::TcpListener;
+
+use crate::action::Action;
+use crate::activation::{BUSY, Core, Kind, Outcome};
+use crate::config::Config;
+use crate::logs::{self, Tail};
+
+struct Server<A> {
+    core: Core<A>,
+    init_max_bytes: usize,
+    run_max_bytes: usize,
+}
+
+/// Binds the listener (so the port is known before anything is served).
+pub(crate) async fn bind(config: &Config) -> io::Result<TcpListener> {
+    let listener = TcpListener::bind(config.addr).await?;
+    if let Some(path) = &config.port_file {
+        let port = listener.local_addr()?.port();
+        // Write then rename, so a reader never sees a half-written file.
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, port.to_string())?;
+        std::fs::rename(&tmp, path)?;
+    }
+    Ok(listener)
+}
+
+/// Serves the action until SIGTERM or SIGINT, then lets in-flight
+/// activations finish.
+pub(crate) async fn serve<A: Action>(
+    listener: TcpListener,
+    core: Core<A>,
+    config: &Config,
+) -> io::Result<()> {
+    let server = Arc::new(Server {
+        core,
+        init_max_bytes: config.init_max_bytes,
+        run_max_bytes: config.run_max_bytes,
+    });
+    let app = Router::new()
+        .route("/init", any(init::<A>))
+        .route("/run", any(run::<A>))
+        .fallback(not_found)
+        .with_state(server);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(crate::shutdown::signal())
+        .await
+}
+
+async fn init<A: Action>(State(server): State<Arc<Server<A>>>, request: Request) -> Response {
+    if request.method() != Method::POST {
+        return method_not_allowed();
+    }
+    match read_body(request, server.init_max_bytes).await {
+        Ok(body) => respond(server.core.init(&body)),
+        Err(response) => response,
+    }
+}
+
+async fn run<A: Action>(State(server): State<Arc<Server<A>>>, request: Request) -> Response {
+    if request.method() != Method::POST {
+        return method_not_allowed();
+    }
+    let body = match read_body(request, server.run_max_bytes).await {
+        Ok(body) => body,
+        Err(response) => {
+            logs::end_activation(Tail::Sentinels);
+            return response;
+        }
+    };
+    // The activation runs in its own task: if the client goes away, it still
+    // completes and still writes its sentinels.
+    let task = tokio::spawn(async move {
+        let Some(busy) = server.core.try_begin() else {
+            eprintln!("Internal system error: {BUSY}");
+            return Outcome::error(Kind::Rejected, BUSY);
+        };
+        let outcome = server.core.run_envelope(&body).await;
+        logs::end_activation(Tail::Sentinels);
+        drop(busy);
+        outcome
+    });
+    match task.await {
+        Ok(outcome) => respond(outcome),
+        Err(e) => json_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &format!("Internal error: {e}"),
+        ),
+    }
+}
+
+async fn not_found(request: Request) -> Response {
+    json_error(
+        StatusCode::NOT_FOUND,
+        &format!(
+            "There is no {} here: an action serves POST /init and POST /run.",
+            request.uri().path()
+        ),
+    )
+}
+
+fn method_not_allowed() -> Response {
+    let mut response = json_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "Only POST is allowed on /init and /run.",
+    );
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("POST"));
+    response
+}
+
+/// Reads the whole body, refusing one over `limit` without buffering past it.
+async fn read_body(request: Request, limit: usize) -> Result<Bytes, Response> {
+    let too_large = || {
+        json_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!("The request body is larger than the limit of {limit} bytes."),
+        )
+    };
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    match Limited::new(request.into_body(), limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
+        Err(e) => Err(json_error(
+            StatusCode::BAD_REQUEST,
+            &format!("The request body could not be read: {e}."),
+        )),
+    }
+}
+
+fn respond(outcome: Outcome) -> Response {
+    let status = match outcome.kind {
+        Kind::Success | Kind::ApplicationError => StatusCode::OK,
+        Kind::DeveloperError => StatusCode::BAD_GATEWAY,
+        Kind::BadRequest => StatusCode::BAD_REQUEST,
+        Kind::Rejected => StatusCode::FORBIDDEN,
+    };
+    json_response(status, outcome.body)
+}
+
+fn json_error(status: StatusCode, message: &str) -> Response {
+    json_response(status, Outcome::error(Kind::BadRequest, message).body)
+}
+
+/// Every response: JSON with an exact `Content-Length`, never chunked.
+fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
+    let length = HeaderValue::from(body.len());
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(header::CONTENT_LENGTH, length);
+    response
+}

@@ -1,0 +1,311 @@
+//! The action's stdout and stderr, and the lines that end each activation.
+//!
+//! OpenWhisk reads an action's logs up to a sentinel line on each stream, and
+//! on Kubernetes the sentinel must be alone on its line. A user's
+//! `print!("no newline")` would glue the sentinel to its text, and nothing in
+//! Rust's `Stdout` tells whether the last byte written was a newline. So at
+//! start-up the runtime puts a pipe in front of fd 1 and fd 2 and a small pump
+//! thread forwards every byte to the real streams, remembering whether each
+//! stream stands at the start of a line. At the end of an activation the pump
+//! drains what the action wrote, adds `\n` where a line is unfinished, and then
+//! writes the tail (the sentinel, or in exec mode the result line) in one
+//! `write`. When the pipes cannot be set up the tails are written directly.
+
+use std::io::{self, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+
+/// The line OpenWhisk waits for on both streams after each activation.
+pub(crate) const SENTINEL: &[u8] = b"XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX\n";
+
+/// What to write after the action's output once an activation is over.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Tail<'a> {
+    /// HTTP mode: the sentinel on stdout and stderr.
+    Sentinels,
+    /// ActionLoop mode: only finish unfinished lines (the proxy writes the
+    /// sentinels once it has read the result).
+    LineBreaks,
+    /// Exec mode: the result as the last line of stdout.
+    Result(&'a [u8]),
+}
+
+static PUMP: OnceLock<Option<Pump>> = OnceLock::new();
+
+/// Puts the pump in front of stdout and stderr (once; later calls do nothing).
+pub(crate) fn install() {
+    PUMP.get_or_init(|| Pump::start().ok());
+}
+
+/// Ends an activation's output: flushes what the action wrote, finishes
+/// unfinished lines, writes the tail. Returns once all of it has reached the
+/// real streams.
+pub(crate) fn end_activation(tail: Tail<'_>) {
+    let _ = io::stdout().flush();
+    let _ = io::stderr().flush();
+    let (out, err): (&[u8], &[u8]) = match tail {
+        Tail::Sentinels => (SENTINEL, SENTINEL),
+        Tail::LineBreaks => (b"", b""),
+        Tail::Result(line) => (line, b""),
+    };
+    match PUMP.get() {
+        Some(Some(pump)) => pump.finish(out, err, true),
+        _ => {
+            let _ = io::stdout().lock().write_all(out);
+            let _ = io::stderr().lock().write_all(err);
+        }
+    }
+}
+
+/// Forwards everything written so far (before the process exits).
+pub(crate) fn drain() {
+    let _ = io::stdout().flush();
+    let _ = io::stderr().flush();
+    if let Some(Some(pump)) = PUMP.get() {
+        pump.finish(b"", b"", false);
+    }
+}
+
+struct Job {
+    out: Vec<u8>,
+    err: Vec<u8>,
+    finish_lines: bool,
+}
+
+#[derive(Default)]
+struct State {
+    job: Option<Job>,
+    requested: u64,
+    completed: u64,
+}
+
+struct Pump {
+    /// One `finish` at a time.
+    turn: Mutex<()>,
+    state: Arc<(Mutex<State>, Condvar)>,
+    /// Write end of the control pipe that wakes the pump thread.
+    wake: OwnedFd,
+}
+
+impl Pump {
+    fn start() -> io::Result<Pump> {
+        let out = Stream::divert(libc::STDOUT_FILENO)?;
+        let err = Stream::divert(libc::STDERR_FILENO)?;
+        let (wake_read, wake) = pipe()?;
+        set_nonblocking(&wake_read)?;
+        // Both pipes are ready: only now swap them in, so a failure above
+        // leaves the real streams untouched.
+        out.swap_in()?;
+        err.swap_in()?;
+        let state = Arc::new((Mutex::new(State::default()), Condvar::new()));
+        let shared = Arc::clone(&state);
+        std::thread::Builder::new()
+            .name("whisk-logs".into())
+            .spawn(move || pump_loop([out, err], wake_read, &shared))?;
+        Ok(Pump {
+            turn: Mutex::new(()),
+            state,
+            wake,
+        })
+    }
+
+    fn finish(&self, out: &[u8], err: &[u8], finish_lines: bool) {
+        let _turn = self.turn.lock().unwrap_or_else(|e| e.into_inner());
+        let (lock, done) = &*self.state;
+        let mut state = lock.lock().unwrap_or_else(|e| e.into_inner());
+        state.job = Some(Job {
+            out: out.to_vec(),
+            err: err.to_vec(),
+            finish_lines,
+        });
+        state.requested += 1;
+        let ticket = state.requested;
+        drop(state);
+        write_all(self.wake.as_raw_fd(), b"!");
+        let mut state = lock.lock().unwrap_or_else(|e| e.into_inner());
+        while state.completed < ticket {
+            state = done.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
+/// One diverted stream: the pipe the process now writes to, and the real
+/// destination.
+struct Stream {
+    fd: RawFd,
+    real: OwnedFd,
+    read: OwnedFd,
+    write: Option<OwnedFd>,
+    at_line_start: bool,
+    open: bool,
+}
+
+impl Stream {
+    fn divert(fd: RawFd) -> io::Result<Stream> {
+        // SAFETY: F_DUPFD_CLOEXEC returns a new descriptor we own, or -1.
+        let real = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
+        if real < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `real` was just created and is owned by nobody else.
+        let real = unsafe { OwnedFd::from_raw_fd(real) };
+        let (read, write) = pipe()?;
+        set_nonblocking(&read)?;
+        Ok(Stream {
+            fd,
+            real,
+            read,
+            write: Some(write),
+            at_line_start: true,
+            open: true,
+        })
+    }
+
+    fn swap_in(&self) -> io::Result<()> {
+        let write = self.write.as_ref().expect("swapped in once");
+        // SAFETY: dup2 onto a standard descriptor; both descriptors are valid.
+        if unsafe { libc::dup2(write.as_raw_fd(), self.fd) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    /// Forwards whatever the pipe holds right now.
+    fn forward(&mut self, buf: &mut [u8]) {
+        while self.open {
+            // SAFETY: reading into a buffer we own, from a descriptor we own.
+            let n =
+                unsafe { libc::read(self.read.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            match n {
+                n if n > 0 => {
+                    let chunk = &buf[..n as usize];
+                    write_all(self.real.as_raw_fd(), chunk);
+                    self.at_line_start = chunk.ends_with(b"\n");
+                }
+                0 => self.open = false,
+                _ => match io::Error::last_os_error().kind() {
+                    io::ErrorKind::Interrupted => continue,
+                    _ => return, // WouldBlock: the pipe is empty.
+                },
+            }
+        }
+    }
+
+    fn finish(&mut self, tail: &[u8], finish_line: bool) {
+        if finish_line && !self.at_line_start {
+            if tail.is_empty() {
+                write_all(self.real.as_raw_fd(), b"\n");
+            } else {
+                let mut line = Vec::with_capacity(tail.len() + 1);
+                line.push(b'\n');
+                line.extend_from_slice(tail);
+                write_all(self.real.as_raw_fd(), &line);
+            }
+            self.at_line_start = true;
+        } else if !tail.is_empty() {
+            write_all(self.real.as_raw_fd(), tail);
+        }
+        if !tail.is_empty() {
+            self.at_line_start = tail.ends_with(b"\n");
+        }
+    }
+}
+
+fn pump_loop(mut streams: [Stream; 2], wake: OwnedFd, state: &(Mutex<State>, Condvar)) {
+    // The write ends now live on fds 1 and 2; drop our extra copies so that
+    // the pipes report EOF if those are ever closed.
+    for stream in &mut streams {
+        stream.write = None;
+    }
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let mut fds = [
+            poll_fd(&streams[0]),
+            poll_fd(&streams[1]),
+            libc::pollfd {
+                fd: wake.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        // SAFETY: `fds` is a valid array of three pollfd structs.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) };
+        if n < 0 {
+            continue; // EINTR
+        }
+        for (stream, fd) in streams.iter_mut().zip(&fds) {
+            if fd.revents != 0 {
+                stream.forward(&mut buf);
+            }
+        }
+        if fds[2].revents != 0 {
+            let mut sink = [0u8; 64];
+            // SAFETY: reading into a local buffer from a descriptor we own.
+            while unsafe { libc::read(wake.as_raw_fd(), sink.as_mut_ptr().cast(), sink.len()) } > 0
+            {
+            }
+            let (lock, done) = state;
+            let job = lock.lock().unwrap_or_else(|e| e.into_inner()).job.take();
+            if let Some(job) = job {
+                // Everything the action wrote before asking is in the pipes
+                // now: forward it, then the tails.
+                for stream in &mut streams {
+                    stream.forward(&mut buf);
+                }
+                streams[0].finish(&job.out, job.finish_lines);
+                streams[1].finish(&job.err, job.finish_lines);
+                lock.lock().unwrap_or_else(|e| e.into_inner()).completed += 1;
+                done.notify_all();
+            }
+        }
+    }
+}
+
+fn poll_fd(stream: &Stream) -> libc::pollfd {
+    libc::pollfd {
+        fd: if stream.open {
+            stream.read.as_raw_fd()
+        } else {
+            -1
+        },
+        events: libc::POLLIN,
+        revents: 0,
+    }
+}
+
+fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 fills the two-element array on success.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: both descriptors were just created and are owned by us.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+fn set_nonblocking(fd: &OwnedFd) -> io::Result<()> {
+    // SAFETY: F_GETFL/F_SETFL on a valid descriptor.
+    unsafe {
+        let flags = libc::fcntl(fd.as_raw_fd(), libc::F_GETFL);
+        if flags < 0 || libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// Writes all of `bytes`, retrying short writes and EINTR. Errors (a closed
+/// stream) drop the bytes: logs must never block or kill the action.
+fn write_all(fd: RawFd, mut bytes: &[u8]) {
+    while !bytes.is_empty() {
+        // SAFETY: writing from a live slice to a descriptor.
+        let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
+        if n > 0 {
+            bytes = &bytes[n as usize..];
+        } else if n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
+            continue;
+        } else {
+            return;
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! The entry points: [`run`] and [`run_with`].
+
+use std::process::ExitCode;
+
+use crate::action::Action;
+use crate::activation::Core;
+use crate::config::{Config, Mode};
+use crate::{actionloop, exec, http, logs};
+
+/// Serves an action with the settings from the environment, in the mode the
+/// process was started in, and returns the process exit status.
+///
+/// This is what `#[whisk::action]` expands to. The mode is `WHISK_MODE` when
+/// set, otherwise:
+///
+/// 1. **ActionLoop** when fd 3 is an open pipe (OpenWhisk's Go proxy started us);
+/// 2. **exec** when there is an argument, or stdin is a pipe or a file (the
+///    dockerskeleton, or a local `reverse '{"payload":"hi"}'`);
+/// 3. **HTTP** on `0.0.0.0:8080` otherwise (a container image's entrypoint).
+///
+/// Nothing is printed at start-up. A setting that cannot be used is reported
+/// on stderr with exit status 2.
+///
+/// ```no_run
+/// use whisk_runtime::{Context, run, sync_fn};
+/// use serde_json::{Value, json};
+///
+/// fn main() -> std::process::ExitCode {
+///     run(sync_fn(|v: Value, _: Context| Ok::<_, String>(json!({"echo": v}))))
+/// }
+/// ```
+pub fn run<A: Action>(action: A) -> ExitCode {
+    match Config::from_env() {
+        Ok(config) => run_with(config, action),
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Serves an action with the given settings; see [`run`].
+///
+/// ```no_run
+/// use whisk_runtime::{Config, Context, Mode, run_with, sync_fn};
+/// use serde_json::Value;
+///
+/// let mut config = Config::from_env().unwrap();
+/// config.mode = Some(Mode::Http);
+/// config.addr = "127.0.0.1:9000".parse().unwrap();
+/// run_with(config, sync_fn(|v: Value, _: Context| Ok::<_, String>(v)));
+/// ```
+pub fn run_with<A: Action>(config: Config, action: A) -> ExitCode {
+    let mode = config.mode.unwrap_or_else(|| {
+        if actionloop::detected() {
+            Mode::ActionLoop
+        } else if exec::detected() {
+            Mode::Exec
+        } else {
+            Mode::Http
+        }
+    });
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("whisk: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    logs::install();
+    let status = match mode {
+        Mode::Http => {
+            let core = Core::new(action, config.concurrent);
+            let served = runtime.block_on(async {
+                let listener = http::bind(&config).await?;
+                http::serve(listener, core, &config).await
+            });
+            match served {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("whisk: cannot serve HTTP on {}: {e}", config.addr);
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Mode::ActionLoop => {
+            let core = Core::new(action, false);
+            match actionloop::serve(&core, &runtime) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("whisk: the ActionLoop connection failed: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Mode::Exec => exec::serve(&Core::new(action, false), &runtime),
+    };
+    logs::drain();
+    status
+}
