@@ -1,0 +1,196 @@
+//! OpenWhisk's standard runtime test kit (`BasicActionRunnerTests`), case by
+//! case, against whisk binaries started as child processes on real sockets.
+//! Where whisk's normative decisions (PROTOCOL.md Part 1) differ from what the
+//! kit expects of a code-loading runtime, the test says so.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+
+const NOT_A_DICTIONARY: &str = "The action did not return a dictionary or array.";
+
+fn kit(action: &str) -> Server {
+    Server::start("kit", &[("KIT_ACTION", action)])
+}
+
+/// Kit: "handle initialization with no code" (`code: ""`). A whisk binary
+/// embeds its action, so PROTOCOL.md Part 1.1 answers 200 where a
+/// code-loading runtime answers 403.
+#[test]
+fn init_with_no_code_succeeds_for_an_embedded_action() {
+    let server = kit("echo");
+    let r = server.post("/init", r#"{"value":{"code":"","main":"","binary":false,"env":null}}"#);
+    r.assert_framing();
+    assert_eq!((r.status, r.text()), (200, r#"{"ok":true}"#.to_owned()));
+    let logs = server.stop();
+    logs.assert_sentinels(0);
+    assert_eq!((logs.stdout.as_str(), logs.stderr.as_str()), ("", ""));
+}
+
+/// Kit: "handle initialization with no content" (body `{}`), and the other
+/// empty shapes of Part 1.1.
+#[test]
+fn init_with_no_content_succeeds() {
+    for body in ["{}", "", r#"{"value":null}"#, r#"{"value":{}}"#, r#"{"value":{"code":null}}"#] {
+        let server = kit("echo");
+        let r = server.post("/init", body);
+        r.assert_framing();
+        assert_eq!((r.status, r.text()), (200, r#"{"ok":true}"#.to_owned()), "body {body:?}");
+        // Code sent anyway is ignored: the embedded action still runs.
+        let code = server.post("/init", r#"{"value":{"code":"print('hi')","main":"main"}}"#);
+        assert_eq!(code.status, 403, "second init after {body:?}");
+    }
+}
+
+/// Kit: "run and report an error for function not returning a json object",
+/// with the kit's run body `{}` (no `value`).
+#[test]
+fn non_object_result_is_a_developer_error() {
+    let server = kit("nonjson");
+    assert_eq!(server.init(None).status, 200);
+    let r = server.post("/run", "{}");
+    r.assert_framing();
+    assert_eq!(r.status, 502);
+    assert_eq!(r.json(), json!({ "error": NOT_A_DICTIONARY }));
+    let logs = server.stop();
+    logs.assert_sentinels(1);
+    assert_eq!(without_sentinels(&logs.stdout), "");
+    assert_eq!(without_sentinels(&logs.stderr), "");
+}
+
+/// Kit: "fail to initialize a second time".
+#[test]
+fn second_init_is_refused_and_logged_without_sentinels() {
+    let server = kit("echo");
+    assert_eq!(server.init(None).status, 200);
+    let r = server.init(None);
+    r.assert_framing();
+    assert_eq!(r.status, 403);
+    assert_eq!(r.text(), r#"{"error":"Cannot initialize the action more than once."}"#);
+    let logs = server.stop();
+    logs.assert_sentinels(0);
+    assert_eq!(logs.stdout, "");
+    assert_eq!(logs.stderr, "Cannot initialize the action more than once.\n");
+}
+
+/// Kit: "invoke non-standard entry point": `main` names another function,
+/// which an embedded action ignores; the action still answers.
+#[test]
+fn other_entry_point_name_is_ignored() {
+    let server = kit("plain");
+    let init = server.post(
+        "/init",
+        r#"{"value":{"code":"fn niam() {}","main":"niam","binary":false,"env":null}}"#,
+    );
+    assert_eq!(init.status, 200);
+    let r = server.run(json!({"string": "hello"}));
+    r.assert_framing();
+    assert_eq!((r.status, r.json()), (200, json!({"string": "hello"})));
+    let logs = server.stop();
+    logs.assert_sentinels(1);
+    assert_eq!(without_sentinels(&logs.stdout), "");
+    assert_eq!(without_sentinels(&logs.stderr), "");
+}
+
+/// Kit: "echo arguments and print message to stdout/stderr".
+#[test]
+fn echo_with_logs_on_both_streams() {
+    let server = kit("echo");
+    assert_eq!(server.init(None).status, 200);
+    let args = [
+        json!({"string": "hello"}),
+        json!({"string": "❄ ☃ ❄"}),
+        json!({"numbers": [42, 1]}),
+        json!({"object": {"a": "A"}}),
+    ];
+    for arg in &args {
+        let r = server.run(arg.clone());
+        r.assert_framing();
+        assert_eq!((r.status, &r.json()), (200, arg));
+    }
+    let logs = server.stop();
+    logs.assert_sentinels(4);
+    // Each activation's log line comes before its own sentinel.
+    let expected_out = format!("hello stdout\n{SENTINEL}\n").repeat(4);
+    let expected_err = format!("hello stderr\n{SENTINEL}\n").repeat(4);
+    assert_eq!((logs.stdout, logs.stderr), (expected_out, expected_err));
+}
+
+/// Kit: "handle unicode in source, input params, logs, and result".
+#[test]
+fn unicode_in_params_logs_and_result() {
+    let server = kit("unicode");
+    assert_eq!(server.init(None).status, 200);
+    let r = server.run(json!({"delimiter": "❄"}));
+    r.assert_framing();
+    assert_eq!((r.status, r.json()), (200, json!({"winter": "❄ ☃ ❄"})));
+    let logs = server.stop();
+    logs.assert_sentinels(1);
+    assert_eq!(without_sentinels(&logs.stdout), "❄ ☃ ❄");
+}
+
+/// Kit: "export environment variables before initialization": init `env`
+/// reaches the action, and `""` is kept, not dropped.
+#[test]
+fn init_env_is_set_before_the_first_run() {
+    let server = kit("env");
+    let init = server.init(Some(json!({"SOME_VAR": "xyz", "ANOTHER_VAR": ""})));
+    assert_eq!(init.status, 200);
+    let r = server.run(json!({}));
+    r.assert_framing();
+    assert_eq!((r.status, r.json()), (200, json!({"SOME_VAR": "xyz", "ANOTHER_VAR": ""})));
+    let logs = server.stop();
+    logs.assert_sentinels(1);
+    assert_eq!((without_sentinels(&logs.stdout), without_sentinels(&logs.stderr)), (String::new(), String::new()));
+}
+
+/// Kit: "confirm expected environment variables": `__OW_API_HOST` from the
+/// container, the rest from the `/run` body's top-level keys.
+#[test]
+fn ow_environment_variables_from_run_metadata() {
+    let server = Server::start("kit", &[("KIT_ACTION", "owenv"), ("__OW_API_HOST", "xyz")]);
+    assert_eq!(server.init(None).status, 200);
+    let body = r#"{"value":{},"api_key":"abc","namespace":"zzz","action_name":"xxx","action_version":"0.0.1","activation_id":"iii","deadline":"123"}"#;
+    let r = server.post("/run", body);
+    r.assert_framing();
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.json(),
+        json!({"api_host": "xyz", "api_key": "abc", "namespace": "zzz", "action_name": "xxx",
+               "action_version": "0.0.1", "activation_id": "iii", "transaction_id": null, "deadline": "123"})
+    );
+    // The next activation's metadata replaces it; keys it lacks are removed.
+    let r = server.post("/run", r#"{"value":{},"activation_id":"jjj","deadline":456}"#);
+    assert_eq!(
+        r.json(),
+        json!({"api_host": "xyz", "api_key": null, "namespace": null, "action_name": null,
+               "action_version": null, "activation_id": "jjj", "transaction_id": null, "deadline": "456"})
+    );
+    let logs = server.stop();
+    logs.assert_sentinels(2);
+    assert_eq!((without_sentinels(&logs.stdout), without_sentinels(&logs.stderr)), (String::new(), String::new()));
+}
+
+/// Kit: "echo a large input": 1,048,561 `a`s, echoed compactly so the result
+/// stays under the invoker's 1 MiB response limit.
+#[test]
+fn large_input_is_echoed_compactly() {
+    let server = kit("plain");
+    assert_eq!(server.init(None).status, 200);
+    let arg = json!({"arg": "a".repeat(1_048_561)});
+    let r = server.run(arg.clone());
+    r.assert_framing();
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body.len(), 1_048_571);
+    assert_eq!(r.json(), arg);
+    server.stop().assert_sentinels(1);
+}
+
+/// The kit's run payloads may put `value` anywhere among the keys.
+#[test]
+fn value_may_come_after_the_metadata() {
+    let server = kit("plain");
+    let r = server.post("/run", r#"{"activation_id":"a","value":{"x":1},"namespace":"n"}"#);
+    assert_eq!((r.status, r.json()), (200, json!({"x": 1})));
+}
