@@ -30,9 +30,12 @@
 
 pub use whisk_macros::action;
 pub use whisk_runtime::{
-    Action, AsyncFn, Config, ConfigError, Context, Error, IntoErrorValue, Mode, SENTINEL, SyncFn,
-    async_fn, run, run_with, sync_fn,
+    Action, AsyncFn, Config, ConfigError, Context, Error, InitFn, IntoErrorValue, Mode, SENTINEL,
+    State, Stateful, SyncFn, async_fn, run, run_with, stateful, sync_fn,
 };
+
+#[cfg(feature = "tracing")]
+pub use whisk_runtime::tracing;
 
 #[doc(hidden)]
 pub use whisk_runtime::__private;

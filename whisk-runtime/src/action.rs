@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::activation::{Outcome, decode, encode};
@@ -22,9 +23,21 @@ use crate::error::IntoErrorValue;
 pub trait Action: sealed::Sealed + Send + Sync + 'static {
     #[doc(hidden)]
     fn invoke(&self, value: &RawValue, ctx: Context) -> Invocation;
+
+    /// Work to do once before the first activation (building shared state);
+    /// `None` when the action is ready.
+    #[doc(hidden)]
+    fn prepare(&self) -> Option<Preparation<'_>> {
+        None
+    }
 }
 
-mod sealed {
+/// The one-time work of [`Action::prepare`]; its error is the JSON of
+/// `{"error": ...}`.
+#[doc(hidden)]
+pub type Preparation<'a> = Pin<Box<dyn Future<Output = Result<(), Value>> + Send + 'a>>;
+
+pub(crate) mod sealed {
     pub trait Sealed {}
 }
 

@@ -18,6 +18,7 @@ use serde_json::{Map, Value};
 use crate::action::{Action, Invocation, Work};
 use crate::context::Context;
 use crate::error::IntoErrorValue;
+use crate::trace;
 
 /// The body every runtime answers for a result that is not an object or array.
 pub(crate) const NOT_A_DICTIONARY: &str = "The action did not return a dictionary or array.";
@@ -245,7 +246,8 @@ pub(crate) fn parse_init(body: &[u8]) -> Result<Vec<(String, String)>, Outcome> 
 pub(crate) struct Core<A> {
     action: A,
     concurrent: bool,
-    initialized: AtomicBool,
+    /// Whether `/init` succeeded; held across `/init` so two cannot race.
+    initialized: tokio::sync::Mutex<bool>,
     busy: AtomicBool,
     exported: Mutex<Vec<String>>,
 }
@@ -264,7 +266,7 @@ impl<A: Action> Core<A> {
         Core {
             action,
             concurrent,
-            initialized: AtomicBool::new(false),
+            initialized: tokio::sync::Mutex::new(false),
             busy: AtomicBool::new(false),
             exported: Mutex::new(Vec::new()),
         }
@@ -282,9 +284,12 @@ impl<A: Action> Core<A> {
             .map(|_| Some(Busy(&self.busy)))
     }
 
-    /// Handles `/init`: applies `env` once; a second call is refused.
-    pub(crate) fn init(&self, body: &[u8]) -> Outcome {
-        if self.initialized.load(Ordering::Acquire) {
+    /// Handles `/init`: applies `env` once, then prepares the action (builds
+    /// its state). A second call after a success is refused; after a failure
+    /// it may try again.
+    pub(crate) async fn init(&self, body: &[u8]) -> Outcome {
+        let mut initialized = self.initialized.lock().await;
+        if *initialized {
             eprintln!("{SECOND_INIT}");
             return Outcome::error(Kind::Rejected, SECOND_INIT);
         }
@@ -292,23 +297,39 @@ impl<A: Action> Core<A> {
             Ok(env) => env,
             Err(outcome) => return outcome,
         };
-        if self
-            .initialized
-            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
-            .is_err()
-        {
-            eprintln!("{SECOND_INIT}");
-            return Outcome::error(Kind::Rejected, SECOND_INIT);
-        }
         for (name, value) in env {
-            // SAFETY: `/init` runs before any activation, and the runtime's
-            // own threads never read the environment concurrently.
+            // SAFETY: `/init` runs before any activation (they wait for the
+            // action to be prepared), and the runtime's own threads never
+            // read the environment.
             unsafe { std::env::set_var(name, value) };
         }
+        if let Err(outcome) = self.prepare().await {
+            return outcome;
+        }
+        *initialized = true;
         Outcome {
             kind: Kind::Success,
             body: br#"{"ok":true}"#.to_vec(),
         }
+    }
+
+    /// Builds what the action needs before its first activation, once. A
+    /// failure is logged to stderr and is a developer error.
+    pub(crate) async fn prepare(&self) -> Result<(), Outcome> {
+        let Some(work) = self.action.prepare() else {
+            return Ok(());
+        };
+        let failure = match CatchUnwind(work).await {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(value)) => value,
+            Err(panic) => Value::String(panic_message(&panic)),
+        };
+        let text = match &failure {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        eprintln!("The action failed to initialize: {text}");
+        Err(Outcome::error_value(Kind::DeveloperError, &failure))
     }
 
     /// Runs one activation from a `/run` body (HTTP and ActionLoop).
@@ -321,6 +342,9 @@ impl<A: Action> Core<A> {
             Ok(value) => value,
             Err(outcome) => return outcome,
         };
+        if let Err(outcome) = self.prepare().await {
+            return outcome;
+        }
         if !self.concurrent {
             self.export_metadata(&envelope.metadata);
         }
@@ -344,27 +368,34 @@ impl<A: Action> Core<A> {
                 );
             }
         };
-        match checked_value(Some(raw)) {
-            Ok(value) => self.call(value, ctx).await,
-            Err(outcome) => outcome,
+        let value = match checked_value(Some(raw)) {
+            Ok(value) => value,
+            Err(outcome) => return outcome,
+        };
+        if let Err(outcome) = self.prepare().await {
+            return outcome;
         }
+        self.call(value, ctx).await
     }
 
     /// Calls the action; a panic, in decoding, in a sync function or while
     /// a future is polled, becomes a developer error.
     async fn call(&self, value: &RawValue, ctx: Context) -> Outcome {
-        let invocation = match catch_unwind(AssertUnwindSafe(|| self.action.invoke(value, ctx))) {
+        let span = trace::activation(ctx.activation_id());
+        let invoke = || catch_unwind(AssertUnwindSafe(|| self.action.invoke(value, ctx)));
+        let invocation = match span.in_scope(invoke) {
             Ok(invocation) => invocation,
             Err(panic) => return panicked(panic),
         };
         match invocation.0 {
             Work::Ready(outcome) => outcome,
-            Work::Future(future) => match CatchUnwind(future).await {
+            Work::Future(future) => match trace::instrument(span, CatchUnwind(future)).await {
                 Ok(outcome) => outcome,
                 Err(panic) => panicked(panic),
             },
             Work::Blocking(f) => {
-                match tokio::task::spawn_blocking(move || catch_unwind(AssertUnwindSafe(f))).await {
+                let blocking = move || span.in_scope(|| catch_unwind(AssertUnwindSafe(f)));
+                match tokio::task::spawn_blocking(blocking).await {
                     Ok(Ok(outcome)) => outcome,
                     Ok(Err(panic)) => panicked(panic),
                     Err(e) => Outcome::error(
@@ -407,17 +438,20 @@ impl<A: Action> Core<A> {
 
 /// The developer error for a panic, with its message when it has one.
 fn panicked(panic: Box<dyn std::any::Any + Send>) -> Outcome {
-    let message = if let Some(s) = panic.downcast_ref::<&'static str>() {
+    Outcome::error(
+        Kind::DeveloperError,
+        format!("The action panicked: {}", panic_message(&panic)),
+    )
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = panic.downcast_ref::<&'static str>() {
         (*s).to_owned()
     } else if let Some(s) = panic.downcast_ref::<String>() {
         s.clone()
     } else {
         "a panic without a message".to_owned()
-    };
-    Outcome::error(
-        Kind::DeveloperError,
-        format!("The action panicked: {message}"),
-    )
+    }
 }
 
 /// Polls a future, turning a panic into `Err` (like `futures`'

@@ -62,10 +62,16 @@ async fn init<A: Action>(State(server): State<Arc<Server<A>>>, request: Request)
     if request.method() != Method::POST {
         return method_not_allowed();
     }
-    match read_body(request, server.init_max_bytes).await {
-        Ok(body) => respond(server.core.init(&body)),
-        Err(response) => response,
+    let body = match read_body(request, server.init_max_bytes).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let outcome = server.core.init(&body).await;
+    if outcome.kind == Kind::DeveloperError {
+        // A failed init is logged like an activation (PROTOCOL.md 2.4).
+        logs::end_activation(Tail::Sentinels);
     }
+    respond(outcome)
 }
 
 async fn run<A: Action>(State(server): State<Arc<Server<A>>>, request: Request) -> Response {

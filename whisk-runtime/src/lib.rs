@@ -39,12 +39,19 @@ mod http;
 mod logs;
 mod run;
 mod shutdown;
+mod state;
+mod trace;
+
+#[cfg(feature = "tracing")]
+#[path = "logging.rs"]
+pub mod tracing;
 
 pub use action::{Action, AsyncFn, Invocation, SyncFn, async_fn, sync_fn};
 pub use config::{Config, ConfigError, Mode};
 pub use context::Context;
 pub use error::{Error, IntoErrorValue};
 pub use run::{run, run_with};
+pub use state::{InitFn, State, Stateful, stateful};
 
 /// The log line OpenWhisk waits for on stdout and stderr after each
 /// activation; the runtime writes it, actions never need to.
