@@ -83,7 +83,13 @@ pub(crate) fn decode<P: DeserializeOwned>(value: &RawValue) -> Result<P, Outcome
     // A `RawValue` holds exactly one JSON value, so no trailing-input check.
     let mut de = serde_json::Deserializer::from_str(value.get());
     serde_path_to_error::deserialize(&mut de).map_err(|err| {
-        let path = err.path().to_string();
+        let mut path = err.path().to_string();
+        if path.len() > 64 {
+            // Deeply nested input: the start of the path says enough.
+            let cut = (0..=60).rev().find(|&i| path.is_char_boundary(i)).unwrap_or(0);
+            path.truncate(cut);
+            path.push('…');
+        }
         let inner = err.into_inner();
         let message = without_position(&inner);
         let text = if path == "." {
@@ -514,6 +520,12 @@ mod tests {
         assert_eq!(
             body(&err),
             json!({"error": "Invalid parameter `nested.count`: invalid value: integer `-1`, expected u32. The action was not called."})
+        );
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        let err = decode::<Value>(raw(&deep)).unwrap_err();
+        assert_eq!(
+            body(&err),
+            json!({"error": format!("Invalid parameter `{}…`: recursion limit exceeded. The action was not called.", "[0]".repeat(20))})
         );
         let err = decode::<Params>(raw(r#"{}"#)).unwrap_err();
         assert_eq!(

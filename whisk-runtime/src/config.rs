@@ -3,6 +3,7 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Which transport serves the action. See [`Config::mode`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,6 +28,7 @@ pub enum Mode {
 /// | `WHISK_PORT_FILE` | file to write the bound port to, once listening | none |
 /// | `WHISK_INIT_MAX_BYTES` | largest `/init` body | 64 MiB |
 /// | `WHISK_RUN_MAX_BYTES` | largest `/run` body | 8 MiB |
+/// | `WHISK_READ_TIMEOUT_SECS` | longest wait for a request's headers, and for its body | 30 |
 /// | `__OW_ALLOW_CONCURRENT` | `true` (any case) lets `/run` requests overlap | off |
 ///
 /// ```
@@ -48,6 +50,9 @@ pub struct Config {
     pub init_max_bytes: usize,
     /// The largest `/run` body accepted; larger ones get `413`.
     pub run_max_bytes: usize,
+    /// How long a client may take to send a request's headers, and then its
+    /// body (a slow client gets `408`, or its connection closed).
+    pub read_timeout: Duration,
     /// Whether `/run` requests may overlap (`__OW_ALLOW_CONCURRENT`).
     pub concurrent: bool,
 }
@@ -63,6 +68,7 @@ impl Default for Config {
             init_max_bytes: 64 << 20,
             // The payload limit is 1 MiB plus metadata; leave ample room.
             run_max_bytes: 8 << 20,
+            read_timeout: Duration::from_secs(30),
             concurrent: false,
         }
     }
@@ -144,6 +150,14 @@ impl Config {
                 }
             }
         }
+        if let Some(text) = get("WHISK_READ_TIMEOUT_SECS").filter(|t| !t.is_empty()) {
+            match text.parse::<f64>() {
+                Ok(secs) if secs > 0.0 && secs.is_finite() => {
+                    config.read_timeout = Duration::from_secs_f64(secs)
+                }
+                _ => return parse("WHISK_READ_TIMEOUT_SECS", "a positive number of seconds")(text),
+            }
+        }
         config.concurrent =
             get("__OW_ALLOW_CONCURRENT").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
         Ok(config)
@@ -179,6 +193,7 @@ mod tests {
             ("WHISK_PORT_FILE", "/tmp/p"),
             ("WHISK_INIT_MAX_BYTES", "10"),
             ("WHISK_RUN_MAX_BYTES", "20"),
+            ("WHISK_READ_TIMEOUT_SECS", "0.5"),
             ("__OW_ALLOW_CONCURRENT", "TRUE"),
         ])
         .unwrap();
@@ -206,5 +221,6 @@ mod tests {
         assert!(config(&[("WHISK_MODE", "grpc")]).is_err());
         assert!(config(&[("WHISK_RUN_MAX_BYTES", "0")]).is_err());
         assert!(config(&[("WHISK_HOST", "localhost")]).is_err());
+        assert!(config(&[("WHISK_READ_TIMEOUT_SECS", "-1")]).is_err());
     }
 }

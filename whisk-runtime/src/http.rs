@@ -10,6 +10,11 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 use axum::routing::any;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use std::time::Duration;
 use tokio::net::TcpListener;
 
 use crate::action::Action;
@@ -21,6 +26,7 @@ struct Server<A> {
     core: Core<A>,
     init_max_bytes: usize,
     run_max_bytes: usize,
+    read_timeout: Duration,
 }
 
 /// Binds the listener (so the port is known before anything is served).
@@ -36,8 +42,14 @@ pub(crate) async fn bind(config: &Config) -> io::Result<TcpListener> {
     Ok(listener)
 }
 
-/// Serves the action until SIGTERM or SIGINT, then lets in-flight
-/// activations finish.
+/// How long a stopping server waits for in-flight activations.
+pub(crate) const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves the action until SIGTERM or SIGINT, then stops accepting and lets
+/// in-flight activations finish (for at most [`DRAIN_TIMEOUT`]).
+///
+/// The accept loop is hyper's own (rather than `axum::serve`) to bound how
+/// long a client may take to send its headers and body.
 pub(crate) async fn serve<A: Action>(
     listener: TcpListener,
     core: Core<A>,
@@ -47,22 +59,46 @@ pub(crate) async fn serve<A: Action>(
         core,
         init_max_bytes: config.init_max_bytes,
         run_max_bytes: config.run_max_bytes,
+        read_timeout: config.read_timeout,
     });
     let app = Router::new()
         .route("/init", any(init::<A>))
         .route("/run", any(run::<A>))
         .fallback(not_found)
         .with_state(server);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(crate::shutdown::signal())
-        .await
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(config.read_timeout)
+        .keep_alive(true);
+    let connections = GracefulShutdown::new();
+    let mut stop = std::pin::pin!(crate::shutdown::signal());
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                // Out of descriptors and the like: back off, keep serving.
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            },
+            () = &mut stop => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = TowerToHyperService::new(app.clone());
+        let connection = connections.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(connection);
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(DRAIN_TIMEOUT, connections.shutdown()).await;
+    Ok(())
 }
 
 async fn init<A: Action>(State(server): State<Arc<Server<A>>>, request: Request) -> Response {
     if request.method() != Method::POST {
         return method_not_allowed();
     }
-    let body = match read_body(request, server.init_max_bytes).await {
+    let body = match read_body(request, server.init_max_bytes, server.read_timeout).await {
         Ok(body) => body,
         Err(response) => return response,
     };
@@ -78,7 +114,7 @@ async fn run<A: Action>(State(server): State<Arc<Server<A>>>, request: Request) 
     if request.method() != Method::POST {
         return method_not_allowed();
     }
-    let body = match read_body(request, server.run_max_bytes).await {
+    let body = match read_body(request, server.run_max_bytes, server.read_timeout).await {
         Ok(body) => body,
         Err(response) => {
             logs::end_activation(Tail::Sentinels);
@@ -127,8 +163,9 @@ fn method_not_allowed() -> Response {
     response
 }
 
-/// Reads the whole body, refusing one over `limit` without buffering past it.
-async fn read_body(request: Request, limit: usize) -> Result<Bytes, Response> {
+/// Reads the whole body, refusing one over `limit` without buffering past
+/// it, and one that takes longer than `timeout` to arrive.
+async fn read_body(request: Request, limit: usize, timeout: Duration) -> Result<Bytes, Response> {
     let too_large = || {
         json_error(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -143,7 +180,17 @@ async fn read_body(request: Request, limit: usize) -> Result<Bytes, Response> {
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(too_large());
     }
-    match Limited::new(request.into_body(), limit).collect().await {
+    let collect = Limited::new(request.into_body(), limit).collect();
+    let Ok(collected) = tokio::time::timeout(timeout, collect).await else {
+        return Err(json_error(
+            StatusCode::REQUEST_TIMEOUT,
+            &format!(
+                "The request body did not arrive within {} s.",
+                timeout.as_secs_f64()
+            ),
+        ));
+    };
+    match collected {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
         Err(e) => Err(json_error(

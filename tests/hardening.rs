@@ -1,0 +1,229 @@
+//! What a client, the platform or the action itself can throw at the HTTP
+//! server: each answered with the exact status and a JSON error naming the
+//! problem, and the next good request still succeeds.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::json;
+
+fn error(message: &str) -> serde_json::Value {
+    json!({ "error": message })
+}
+
+fn assert_still_serving(server: &Server) {
+    let r = server.run(json!({"still": "serving"}));
+    assert_eq!((r.status, r.json()), (200, json!({"still": "serving"})));
+}
+
+fn echo() -> Server {
+    Server::start("kit", &[("KIT_ACTION", "plain"), ("WHISK_READ_TIMEOUT_SECS", "0.5")])
+}
+
+/// Writes raw bytes, then reads the whole response (the server closes).
+fn raw_exchange(port: u16, bytes: &[u8], half_close: bool) -> Vec<u8> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream.write_all(bytes).unwrap();
+    if half_close {
+        stream.shutdown(Shutdown::Write).unwrap();
+    }
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    response
+}
+
+#[test]
+fn every_json_type_as_value() {
+    let server = echo();
+    for (value, status, body) in [
+        ("null", 200, json!({})),
+        ("{}", 200, json!({})),
+        ("[]", 200, json!([])),
+        ("true", 400, error("The action did not receive a dictionary or array as an argument.")),
+        ("1.5", 400, error("The action did not receive a dictionary or array as an argument.")),
+        (r#""text""#, 400, error("The action did not receive a dictionary or array as an argument.")),
+    ] {
+        let r = server.post("/run", format!(r#"{{"value":{value}}}"#));
+        r.assert_framing();
+        assert_eq!((r.status, r.json()), (status, body), "value {value}");
+    }
+    assert_still_serving(&server);
+}
+
+#[test]
+fn deep_nesting_is_bounded_not_a_stack_overflow() {
+    let server = echo();
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let r = server.post("/run", format!(r#"{{"value":{{"a":{deep}}}}}"#));
+    r.assert_framing();
+    assert_eq!(r.status, 200);
+    let message = r.json()["error"].as_str().unwrap().to_owned();
+    assert!(message.starts_with("Invalid parameter `a[0][0]"), "{message}");
+    assert!(message.ends_with("…`: recursion limit exceeded. The action was not called."), "{message}");
+    let r = server.post("/run", format!(r#"{{"value":{{}},"meta":{deep}}}"#));
+    r.assert_framing();
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json(), error("The request body is not a valid activation: recursion limit exceeded at line 1 column 146."));
+    assert_still_serving(&server);
+}
+
+#[test]
+fn invalid_utf8_and_garbage_are_400() {
+    let server = echo();
+    for (body, message) in [
+        (&b"{\"value\":{\"a\":\"\xff\"}}"[..], "The request body is not a valid activation: invalid unicode code point at line 1 column 16."),
+        (&b"\x00\x01\x02"[..], "The request body is not a valid activation: expected value at line 1 column 1."),
+        (&b"{\"value\":{}} trailing"[..], "The request body is not a valid activation: trailing characters at line 1 column 14."),
+    ] {
+        let r = server.request("POST", "/run", body);
+        r.assert_framing();
+        assert_eq!((r.status, r.json()), (400, error(message)));
+    }
+    assert_still_serving(&server);
+}
+
+#[test]
+fn content_type_is_not_required() {
+    let server = echo();
+    let body = br#"{"value":{"x":1}}"#;
+    let head = format!(
+        "POST /run HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let response = parse_response(&raw_exchange(server.port, &[head.as_bytes(), body].concat(), false));
+    assert_eq!((response.status, response.json()), (200, json!({"x": 1})));
+}
+
+#[test]
+fn a_truncated_body_is_400() {
+    let server = echo();
+    let head = b"POST /run HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"value\":{";
+    let response = parse_response(&raw_exchange(server.port, head, true));
+    response.assert_framing();
+    assert_eq!(response.status, 400);
+    let message = response.json()["error"].as_str().unwrap().to_owned();
+    assert!(message.starts_with("The request body could not be read: "), "{message}");
+    assert_still_serving(&server);
+}
+
+#[test]
+fn a_body_over_the_limit_is_413_without_reading_it() {
+    let server = Server::start("kit", &[("KIT_ACTION", "plain"), ("WHISK_RUN_MAX_BYTES", "1024")]);
+    // Declared too large: refused before a byte of the body is read.
+    let head = b"POST /run HTTP/1.1\r\nHost: x\r\nContent-Length: 1073741824\r\n\r\n";
+    let response = parse_response(&raw_exchange(server.port, head, true));
+    response.assert_framing();
+    assert_eq!((response.status, response.json()), (413, error("The request body is larger than the limit of 1024 bytes.")));
+    // Chunked, with no declared length: cut off at the limit.
+    let mut chunked = b"POST /run HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    for _ in 0..4 {
+        chunked.extend_from_slice(b"200\r\n");
+        chunked.extend_from_slice(&[b' '; 0x200]);
+        chunked.extend_from_slice(b"\r\n");
+    }
+    chunked.extend_from_slice(b"0\r\n\r\n");
+    let response = parse_response(&raw_exchange(server.port, &chunked, false));
+    assert_eq!((response.status, response.json()), (413, error("The request body is larger than the limit of 1024 bytes.")));
+    assert_still_serving(&server);
+}
+
+#[test]
+fn a_slow_body_is_408_and_does_not_hold_the_slot() {
+    let server = echo();
+    let mut slow = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    slow.write_all(b"POST /run HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"va").unwrap();
+    // Meanwhile the only activation slot is free for others.
+    let started = Instant::now();
+    assert_still_serving(&server);
+    assert!(started.elapsed() < Duration::from_millis(400));
+    let mut response = Vec::new();
+    slow.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let _ = slow.read_to_end(&mut response);
+    let response = parse_response(&response);
+    response.assert_framing();
+    assert_eq!((response.status, response.json()), (408, error("The request body did not arrive within 0.5 s.")));
+    assert_still_serving(&server);
+}
+
+#[test]
+fn slow_headers_are_cut_off() {
+    let server = echo();
+    let mut slow = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    slow.write_all(b"POST /run HTTP/1.1\r\nHost: x\r\n").unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let started = Instant::now();
+    let mut response = Vec::new();
+    let _ = slow.read_to_end(&mut response);
+    let waited = started.elapsed();
+    assert!(waited < Duration::from_secs(5), "closed after {waited:?}");
+    assert_still_serving(&server);
+}
+
+#[test]
+fn very_long_headers_are_refused_and_the_server_lives_on() {
+    let server = echo();
+    let head = format!("POST /run HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\nContent-Length: 2\r\n\r\n{{}}", "a".repeat(1 << 20));
+    let response = raw_exchange(server.port, head.as_bytes(), false);
+    // hyper answers 431 itself (before whisk sees the request), or resets.
+    if !response.is_empty() {
+        assert_eq!(parse_response(&response).status, 431);
+    }
+    assert_still_serving(&server);
+}
+
+#[test]
+fn async_panics_while_polled_are_502() {
+    let server = Server::start("deadline", &[]);
+    let r = server.run(json!({"work_ms": 5, "panic_after_await": true}));
+    r.assert_framing();
+    assert_eq!((r.status, r.json()), (502, error("The action panicked: panicked while the future was polled")));
+    let r = server.run(json!({"work_ms": 5}));
+    assert_eq!((r.status, r.json()["worked_ms"].clone()), (200, json!(5)));
+    server.stop().assert_sentinels(2);
+}
+
+#[test]
+fn a_blocking_action_does_not_starve_concurrent_requests() {
+    let server = Server::start("kit", &[("KIT_ACTION", "tricks"), ("__OW_ALLOW_CONCURRENT", "true")]);
+    let port = server.port;
+    let blocker = std::thread::spawn(move || request(port, "POST", "/run", br#"{"value":{"do":"sleep","ms":1500}}"#));
+    std::thread::sleep(Duration::from_millis(100));
+    let started = Instant::now();
+    for _ in 0..5 {
+        assert_eq!(server.run(json!({"quick": true})).status, 200);
+    }
+    assert!(started.elapsed() < Duration::from_millis(1000), "{:?}", started.elapsed());
+    assert_eq!(blocker.join().unwrap().status, 200);
+}
+
+#[test]
+fn the_deadline_cuts_work_short() {
+    let server = Server::start("deadline", &[]);
+    let deadline = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+        + 300;
+    let body = json!({"value": {"work_ms": 5000}, "deadline": deadline.to_string(), "activation_id": "d1"});
+    let started = Instant::now();
+    let r = server.post("/run", body.to_string());
+    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["error"]["message"], "stopped before the deadline");
+}
+
+#[test]
+fn sigint_also_stops_gracefully() {
+    let server = echo();
+    assert_still_serving(&server);
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(server.pid() as i32, libc::SIGINT) };
+    let logs = server.stop();
+    assert!(logs.status.success(), "{:?}", logs.status);
+    logs.assert_sentinels(1);
+}
