@@ -1,0 +1,242 @@
+//! The deployment promise: one static binary and nothing else. Builds the
+//! `reverse` example fully static (glibc's `crt-static`), checks that it has
+//! no program interpreter and no shared-library dependency, copies it alone
+//! into an empty directory, `chroot`s into that directory and talks
+//! `/init` and `/run` to it over HTTP, exactly as from a `FROM scratch` image.
+//!
+//! The build uses the `static-test` profile (release without fat LTO) and its
+//! own target directory, `target/static`, so it neither invalidates the normal
+//! build cache nor fights over its lock; a second run is incremental.
+
+mod common;
+
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use common::{Capture, Logs, TempDir};
+
+const TARGET: &str = "x86_64-unknown-linux-gnu";
+const PROFILE: &str = "static-test";
+
+/// Builds the static `reverse` and returns its path.
+fn build_static_reverse() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let target_dir = root.join("target").join("static");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
+    let output = Command::new(cargo)
+        .current_dir(root)
+        .args(["build", "--example", "reverse", "--profile", PROFILE])
+        .args(["--target", TARGET])
+        .arg("--target-dir")
+        .arg(&target_dir)
+        // `--target` keeps these flags off build scripts and proc macros,
+        // which cannot be static.
+        .env("RUSTFLAGS", "-C target-feature=+crt-static")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("CARGO_BUILD_RUSTFLAGS")
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("CARGO_BUILD_TARGET")
+        .output()
+        .expect("run cargo");
+    assert!(
+        output.status.success(),
+        "the static build failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    target_dir
+        .join(TARGET)
+        .join(PROFILE)
+        .join("examples")
+        .join("reverse")
+}
+
+fn u16_at(b: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes(b[at..at + 2].try_into().unwrap())
+}
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(b[at..at + 4].try_into().unwrap())
+}
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().unwrap())
+}
+
+/// What the kernel and the dynamic loader would need from an ELF64 file:
+/// whether it names a program interpreter (`PT_INTERP`), and how many
+/// shared libraries its dynamic section asks for (`DT_NEEDED`).
+fn elf_dependencies(elf: &[u8]) -> (bool, usize) {
+    assert_eq!(&elf[..4], b"\x7fELF", "not an ELF file");
+    assert_eq!(elf[4], 2, "not ELF64");
+    assert_eq!(elf[5], 1, "not little-endian");
+    let (phoff, phentsize, phnum) = (
+        u64_at(elf, 0x20) as usize,
+        u16_at(elf, 0x36) as usize,
+        u16_at(elf, 0x38) as usize,
+    );
+    let mut interp = false;
+    let mut needed = 0;
+    for i in 0..phnum {
+        let ph = phoff + i * phentsize;
+        match u32_at(elf, ph) {
+            3 => interp = true, // PT_INTERP
+            2 => {
+                // PT_DYNAMIC: (d_tag, d_val) pairs up to DT_NULL.
+                let (offset, size) = (u64_at(elf, ph + 8) as usize, u64_at(elf, ph + 32) as usize);
+                for entry in elf[offset..offset + size].chunks_exact(16) {
+                    match u64_at(entry, 0) {
+                        0 => break,       // DT_NULL
+                        1 => needed += 1, // DT_NEEDED
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    (interp, needed)
+}
+
+#[test]
+fn a_static_binary_serves_from_an_empty_root() {
+    let binary = build_static_reverse();
+    let bytes = std::fs::read(&binary).expect("read the static binary");
+    eprintln!("static reverse ({PROFILE} profile): {} bytes", bytes.len());
+    assert_eq!(
+        elf_dependencies(&bytes),
+        (false, 0),
+        "{} needs a loader or shared libraries",
+        binary.display()
+    );
+    // The usual tools agree, where they are installed.
+    if let Ok(out) = Command::new("ldd").arg(&binary).output() {
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(
+            text.contains("statically linked") || text.contains("not a dynamic executable"),
+            "ldd: {text}"
+        );
+    }
+    if let Ok(out) = Command::new("file").arg(&binary).output() {
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("statically linked") || text.contains("static-pie linked"),
+            "file: {text}"
+        );
+    }
+
+    // An otherwise empty root: no /lib, no /etc, no /dev, no /proc, no /tmp.
+    let root = TempDir::new();
+    std::fs::copy(&binary, root.0.join("reverse")).unwrap();
+    let entries: Vec<_> = std::fs::read_dir(&root.0).unwrap().collect();
+    assert_eq!(entries.len(), 1);
+
+    let new_root = CString::new(root.0.as_os_str().as_bytes()).unwrap();
+    let mut command = Command::new("/reverse");
+    command
+        .env_clear()
+        .env("WHISK_MODE", "http")
+        .env("WHISK_HOST", "127.0.0.1")
+        .env("WHISK_PORT", "0")
+        .env("WHISK_PORT_FILE", "/port")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // SAFETY: chroot and chdir are async-signal-safe; the path was
+    // allocated before the fork.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::chroot(new_root.as_ptr()) != 0 || libc::chdir(c"/".as_ptr()) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = match command.spawn() {
+        Ok(child) => child,
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            eprintln!(
+                "SKIPPED a_static_binary_serves_from_an_empty_root: chroot is not permitted \
+                 here ({e}); the static build and the ELF checks passed"
+            );
+            return;
+        }
+        Err(e) => panic!("start the static binary in the chroot: {e}"),
+    };
+    let (stdout, out_thread) = Capture::spawn(child.stdout.take().unwrap());
+    let (stderr, err_thread) = Capture::spawn(child.stderr.take().unwrap());
+    let port_file = root.0.join("port");
+    let started = Instant::now();
+    let port: u16 = loop {
+        if let Some(port) = std::fs::read_to_string(&port_file)
+            .ok()
+            .and_then(|t| t.trim().parse().ok())
+        {
+            break port;
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!(
+                "the static binary exited at start-up with {status}: {}",
+                stderr.text()
+            );
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "it did not start"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    };
+
+    let init = common::request(
+        port,
+        "POST",
+        "/init",
+        json!({"value": {"code": null, "main": "main", "binary": false, "env": {"A": "b"}}})
+            .to_string()
+            .as_bytes(),
+    );
+    init.assert_framing();
+    assert_eq!(
+        (init.status, init.text()),
+        (200, r#"{"ok":true}"#.to_owned())
+    );
+
+    let run = common::request(
+        port,
+        "POST",
+        "/run",
+        r#"{"value":{"payload":"hello, chroot ☃"},"activation_id":"a1","deadline":"4102444800000"}"#
+            .as_bytes(),
+    );
+    run.assert_framing();
+    assert_eq!(
+        (run.status, run.text()),
+        (200, r#"{"reversed":"☃ toorhc ,olleh"}"#.to_owned())
+    );
+
+    let bad = common::request(port, "POST", "/run", br#"{"value":{"payload":5}}"#);
+    assert_eq!(
+        (bad.status, bad.text()),
+        (
+            200,
+            r#"{"error":"Invalid parameter `payload`: invalid type: integer `5`, expected a string. The action was not called."}"#
+                .to_owned()
+        )
+    );
+
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = common::wait_timeout(&mut child, Duration::from_secs(20));
+    out_thread.join().unwrap();
+    err_thread.join().unwrap();
+    let logs = Logs {
+        stdout: stdout.text(),
+        stderr: stderr.text(),
+        status,
+    };
+    logs.assert_sentinels(2);
+}
