@@ -6,14 +6,20 @@
 //! * `wsk action create NAME action.zip --native`: the dockerskeleton image
 //!   extracts it into `/action` and runs `/action/exec` once per activation
 //!   (whisk's exec mode);
-//! * `wsk action create NAME action.zip --docker openwhisk/actionloop-base`
-//!   (or `--kind go:1.NN`): the ActionLoop proxy extracts it, sees an ELF
-//!   `exec` and starts it once, feeding it one request line per activation.
+//! * `wsk action create NAME action.zip --docker openwhisk/actionloop-base`:
+//!   the ActionLoop proxy extracts it, sees an ELF `exec` and starts it once,
+//!   feeding it one request line per activation;
+//! * `wsk action create NAME action.zip --kind go:1.NN`: the same proxy, but
+//!   the Go images set `OW_EXECUTION_ENV` and refuse to start an `exec`
+//!   without a `bin/exec.env` holding that value: pack with
+//!   [`pack_file`]'s `exec_env` (`whisk-pack --exec-env
+//!   openwhisk/action-golang-v1.NN`) to add that entry.
 //!
 //! ```no_run
 //! let report = whisk_pack::pack_file(
 //!     "target/release/examples/reverse".as_ref(),
 //!     "reverse.zip".as_ref(),
+//!     None,
 //! )?;
 //! assert_eq!(report.kind, whisk_pack::ExecKind::StaticElf);
 //! # Ok::<(), std::io::Error>(())
@@ -31,6 +37,10 @@ pub const ENTRY: &str = "exec";
 
 /// The entry's Unix permissions: `rwxr-xr-x`.
 pub const MODE: u32 = 0o755;
+
+/// The optional entry the Go ActionLoop images check against their
+/// `OW_EXECUTION_ENV` before starting `exec`.
+pub const EXEC_ENV_ENTRY: &str = "exec.env";
 
 /// What kind of executable was packed, as far as the platform cares.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -118,6 +128,16 @@ fn has_interpreter(elf: &[u8]) -> io::Result<bool> {
 /// mode [`MODE`] and a fixed timestamp, so the same binary always gives the
 /// same zip. Returns the zip's size.
 pub fn pack<W: Write + Seek>(exec: &[u8], out: W) -> io::Result<u64> {
+    pack_with_exec_env(exec, None, out)
+}
+
+/// Like [`pack`], and with `exec_env`, a second entry [`EXEC_ENV_ENTRY`]
+/// (mode `0644`) holding that value and a newline.
+pub fn pack_with_exec_env<W: Write + Seek>(
+    exec: &[u8],
+    exec_env: Option<&str>,
+    out: W,
+) -> io::Result<u64> {
     let options = SimpleFileOptions::default()
         .compression_method(CompressionMethod::Deflated)
         .unix_permissions(MODE)
@@ -126,18 +146,26 @@ pub fn pack<W: Write + Seek>(exec: &[u8], out: W) -> io::Result<u64> {
     let mut zip = ZipWriter::new(out);
     zip.start_file(ENTRY, options).map_err(io::Error::other)?;
     zip.write_all(exec)?;
+    if let Some(value) = exec_env {
+        let options = options.unix_permissions(0o644).large_file(false);
+        zip.start_file(EXEC_ENV_ENTRY, options)
+            .map_err(io::Error::other)?;
+        zip.write_all(value.trim().as_bytes())?;
+        zip.write_all(b"\n")?;
+    }
     let mut out = zip.finish().map_err(io::Error::other)?;
     out.stream_position()
 }
 
-/// Packs the executable at `binary` into a new zip at `zip_path`.
+/// Packs the executable at `binary` into a new zip at `zip_path`, with an
+/// `exec.env` entry when `exec_env` is given (see the crate documentation).
 ///
 /// Fails, writing nothing, when `binary` is neither an ELF executable nor a
 /// `#!` script.
-pub fn pack_file(binary: &Path, zip_path: &Path) -> io::Result<Report> {
+pub fn pack_file(binary: &Path, zip_path: &Path, exec_env: Option<&str>) -> io::Result<Report> {
     let exec = std::fs::read(binary)?;
     let kind = exec_kind(&exec)?;
-    let zip_bytes = pack(&exec, File::create(zip_path)?)?;
+    let zip_bytes = pack_with_exec_env(&exec, exec_env, File::create(zip_path)?)?;
     Ok(Report {
         kind,
         exec_bytes: exec.len() as u64,
@@ -174,6 +202,25 @@ mod tests {
         assert_eq!(names, [ENTRY]);
         assert_eq!(mode, Some(0o100_755));
         assert_eq!(contents, exec);
+    }
+
+    #[test]
+    fn exec_env_is_a_second_entry() {
+        let mut zip = Cursor::new(Vec::new());
+        pack_with_exec_env(
+            b"#!/bin/sh\n",
+            Some(" openwhisk/action-golang-v1.22 "),
+            &mut zip,
+        )
+        .unwrap();
+        let mut archive = zip::ZipArchive::new(Cursor::new(zip.into_inner())).unwrap();
+        let names: Vec<_> = archive.file_names().map(str::to_owned).collect();
+        assert_eq!(names, [ENTRY, EXEC_ENV_ENTRY]);
+        let mut entry = archive.by_name(EXEC_ENV_ENTRY).unwrap();
+        assert_eq!(entry.unix_mode(), Some(0o100_644));
+        let mut text = String::new();
+        entry.read_to_string(&mut text).unwrap();
+        assert_eq!(text, "openwhisk/action-golang-v1.22\n");
     }
 
     #[test]

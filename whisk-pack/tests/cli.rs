@@ -85,6 +85,50 @@ fn warns_about_a_dynamically_linked_binary() {
 }
 
 #[test]
+fn exec_env_for_the_go_kinds() {
+    let dir = temp_dir("exec-env");
+    let binary = dir.join("reverse");
+    std::fs::write(&binary, fake_elf(false)).unwrap();
+    let zip_path = dir.join("go.zip");
+    let out = whisk_pack()
+        .arg(&binary)
+        .args(["--exec-env", "openwhisk/action-golang-v1.22", "-o"])
+        .arg(&zip_path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let zip_bytes = std::fs::read(&zip_path).unwrap();
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip_bytes)).unwrap();
+    assert_eq!(
+        archive.file_names().collect::<Vec<_>>(),
+        ["exec", "exec.env"]
+    );
+    let mut text = String::new();
+    archive
+        .by_name("exec.env")
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
+    assert_eq!(text, "openwhisk/action-golang-v1.22\n");
+    assert_eq!(
+        archive.by_name("exec").unwrap().unix_mode(),
+        Some(0o100_755)
+    );
+
+    let out = whisk_pack()
+        .arg(&binary)
+        .args(["--exec-env", ""])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn the_default_output_is_action_zip() {
     let dir = temp_dir("default");
     let script = dir.join("exec.sh");
