@@ -61,6 +61,9 @@ pub use state::{InitFn, State, Stateful, stateful};
 /// ```
 pub const SENTINEL: &str = "XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX";
 
+#[path = "bench.rs"]
+pub mod __bench;
+
 #[doc(hidden)]
 pub mod __private {
     //! Used by the code `#[whisk::action]` generates; not a public API.

@@ -1,0 +1,659 @@
+//! `whisk-bench`: measures whisk's reverse example against the hand-written
+//! hyper baseline on loopback, interleaved (whisk, baseline, whisk, baseline,
+//! ...) so that the noise of a shared machine hits both alike, and prints a
+//! Markdown table of the medians and of the median per-round ratio
+//! whisk/baseline.
+//!
+//! ```text
+//! whisk-bench --whisk PATH --baseline PATH [--rounds 5] [--secs 3] [--cold 10]
+//!             [--whisk-static PATH --baseline-static PATH] [--out FILE]
+//! ```
+//!
+//! Every load loop is bounded in time (`--secs`) and in count (`--max`), and
+//! only talks to 127.0.0.1. The servers' stdout and stderr (the sentinels)
+//! go to /dev/null.
+
+use std::collections::BTreeMap;
+use std::io::{self, Read, Write};
+use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+const LOOPBACK: Ipv4Addr = Ipv4Addr::LOCALHOST;
+/// Keep-alive connections in the throughput test.
+const CONNECTIONS: usize = 8;
+/// Not counted: lets both servers reach a steady state first.
+const WARMUP: Duration = Duration::from_millis(500);
+/// Per-request I/O timeout: a stuck server fails the run instead of hanging it.
+const IO_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a server may take to listen and initialize.
+const START_LIMIT: Duration = Duration::from_secs(10);
+
+/// The payload of every activation (non-ASCII, so reversing is by chars).
+const PAYLOAD: &str = "The quick brown fox jumps over the lazy dog · ÆØÅ ✓ 1234567890";
+
+struct Args {
+    whisk: PathBuf,
+    baseline: PathBuf,
+    whisk_static: Option<PathBuf>,
+    baseline_static: Option<PathBuf>,
+    rounds: usize,
+    secs: f64,
+    cold: usize,
+    max: usize,
+    out: Option<PathBuf>,
+}
+
+fn usage() -> ! {
+    eprintln!(
+        "usage: whisk-bench --whisk PATH --baseline PATH [--rounds N] [--secs S] [--cold N] \
+         [--max N] [--whisk-static PATH --baseline-static PATH] [--out FILE]"
+    );
+    std::process::exit(2)
+}
+
+fn parse_args() -> Args {
+    let mut args = Args {
+        whisk: PathBuf::new(),
+        baseline: PathBuf::new(),
+        whisk_static: None,
+        baseline_static: None,
+        rounds: 5,
+        secs: 3.0,
+        cold: 10,
+        max: 200_000,
+        out: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let value = it.next().unwrap_or_else(|| usage());
+        match flag.as_str() {
+            "--whisk" => args.whisk = value.into(),
+            "--baseline" => args.baseline = value.into(),
+            "--whisk-static" => args.whisk_static = Some(value.into()),
+            "--baseline-static" => args.baseline_static = Some(value.into()),
+            "--rounds" => args.rounds = value.parse().unwrap_or_else(|_| usage()),
+            "--secs" => args.secs = value.parse().unwrap_or_else(|_| usage()),
+            "--cold" => args.cold = value.parse().unwrap_or_else(|_| usage()),
+            "--max" => args.max = value.parse().unwrap_or_else(|_| usage()),
+            "--out" => args.out = Some(value.into()),
+            _ => usage(),
+        }
+    }
+    if args.whisk.as_os_str().is_empty() || args.baseline.as_os_str().is_empty() {
+        usage();
+    }
+    // Bounds: a run of this tool must stay a few minutes at most.
+    args.rounds = args.rounds.clamp(1, 20);
+    args.secs = args.secs.clamp(0.2, 30.0);
+    args.cold = args.cold.clamp(1, 100);
+    args.max = args.max.clamp(100, 1_000_000);
+    args
+}
+
+// ---------------------------------------------------------------------------
+// HTTP/1.1 client: just enough for POST with a Content-Length answer.
+
+fn run_body() -> Vec<u8> {
+    // What the invoker sends: `value` plus the activation metadata.
+    let payload = PAYLOAD.replace('"', "\\\"");
+    format!(
+        concat!(
+            r#"{{"value":{{"payload":"{}"}},"namespace":"guest","action_name":"/guest/reverse","#,
+            r#""action_version":"0.0.1","activation_id":"9fa0c9e9b1e54e1ba0c9e9b1e5ae1b2c","#,
+            r#""transaction_id":"iHeq9cJyzVmNK0BWpMzr7K0Ubxkvkf9d","deadline":"4102444800000"}}"#
+        ),
+        payload
+    )
+    .into_bytes()
+}
+
+fn expected_run_answer() -> Vec<u8> {
+    let reversed: String = PAYLOAD.chars().rev().collect();
+    format!(r#"{{"reversed":"{reversed}"}}"#).into_bytes()
+}
+
+fn request_bytes(path: &str, port: u16, body: &[u8]) -> Vec<u8> {
+    // The headers the invoker's Apache client sends (it reuses no connection).
+    let mut raw = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n\
+         Accept: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    raw.extend_from_slice(body);
+    raw
+}
+
+struct Answer {
+    status: u16,
+    body: Vec<u8>,
+}
+
+/// Reads one response framed by Content-Length (the protocol's framing).
+fn read_answer(stream: &mut TcpStream, buf: &mut Vec<u8>) -> io::Result<Answer> {
+    buf.clear();
+    let mut chunk = [0u8; 16 * 1024];
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = stream.read(&mut chunk)?;
+        if n == 0 {
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "no response"));
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = std::str::from_utf8(&buf[..head_end])
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "head is not UTF-8"))?;
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no status"))?;
+    let length: usize = head
+        .split("\r\n")
+        .find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse().ok())?
+        })
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no Content-Length"))?;
+    while buf.len() < head_end + length {
+        let n = stream.read(&mut chunk)?;
+        if n == 0 {
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "short body"));
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    Ok(Answer {
+        status,
+        body: buf[head_end..head_end + length].to_vec(),
+    })
+}
+
+fn connect(port: u16) -> io::Result<TcpStream> {
+    let stream = TcpStream::connect(SocketAddrV4::new(LOOPBACK, port))?;
+    stream.set_nodelay(true)?;
+    stream.set_read_timeout(Some(IO_TIMEOUT))?;
+    stream.set_write_timeout(Some(IO_TIMEOUT))?;
+    Ok(stream)
+}
+
+/// One request on a new connection, closed afterwards (the invoker's way).
+fn one_shot(port: u16, request: &[u8], buf: &mut Vec<u8>) -> io::Result<Answer> {
+    let mut stream = connect(port)?;
+    stream.write_all(request)?;
+    read_answer(&mut stream, buf)
+}
+
+// ---------------------------------------------------------------------------
+// Servers.
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+enum Which {
+    Whisk,
+    Baseline,
+}
+
+impl Which {
+    fn name(self) -> &'static str {
+        match self {
+            Which::Whisk => "whisk",
+            Which::Baseline => "baseline",
+        }
+    }
+}
+
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> io::Result<u16> {
+    Ok(TcpListener::bind(SocketAddrV4::new(LOOPBACK, 0))?
+        .local_addr()?
+        .port())
+}
+
+fn spawn(binary: &Path, port: u16, concurrent: bool) -> io::Result<Child> {
+    let mut command = Command::new(binary);
+    command
+        .env("WHISK_MODE", "http")
+        .env("WHISK_HOST", "127.0.0.1")
+        .env("WHISK_PORT", port.to_string())
+        .env(
+            "__OW_ALLOW_CONCURRENT",
+            if concurrent { "true" } else { "false" },
+        )
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    command.spawn()
+}
+
+/// Polls connect until the server listens, then `/init` until it answers 200.
+/// Returns (time to the first accepted connection, time to init 200).
+fn wait_ready(child: &mut Child, port: u16, started: Instant) -> io::Result<(Duration, Duration)> {
+    let init = request_bytes(
+        "/init",
+        port,
+        br#"{"value":{"code":null,"main":"main","binary":false}}"#,
+    );
+    let mut buf = Vec::new();
+    let mut listening = None;
+    loop {
+        if started.elapsed() > START_LIMIT {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the server did not start",
+            ));
+        }
+        if let Some(status) = child.try_wait()? {
+            return Err(io::Error::other(format!("the server exited with {status}")));
+        }
+        match connect(port) {
+            Ok(mut stream) => {
+                listening.get_or_insert_with(|| started.elapsed());
+                stream.write_all(&init)?;
+                let answer = read_answer(&mut stream, &mut buf)?;
+                if answer.status == 200 {
+                    return Ok((listening.unwrap_or_default(), started.elapsed()));
+                }
+            }
+            Err(_) => std::thread::sleep(Duration::from_micros(200)),
+        }
+    }
+}
+
+fn start(binary: &Path, concurrent: bool) -> io::Result<Server> {
+    let mut last = None;
+    // A port from bind(0) may be taken again before the server binds it.
+    for _ in 0..3 {
+        let port = free_port()?;
+        let started = Instant::now();
+        let mut child = spawn(binary, port, concurrent)?;
+        match wait_ready(&mut child, port, started) {
+            Ok(_) => return Ok(Server { child, port }),
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                last = Some(e);
+            }
+        }
+    }
+    Err(last.unwrap_or_else(|| io::Error::other("no start")))
+}
+
+/// (VmRSS, VmHWM) in KiB.
+fn rss(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// CPU time (user + system, all threads) of a process, from /proc/PID/stat.
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name, which ends with the last ')'.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 here.
+    let ticks: u64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i)?.parse::<u64>().ok())
+        .sum();
+    // USER_HZ is 100 on Linux.
+    Duration::from_millis(ticks * 10)
+}
+
+fn threads(pid: u32) -> u64 {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|d| d.count() as u64)
+        .unwrap_or(0)
+}
+
+// ---------------------------------------------------------------------------
+// Measurements.
+
+#[derive(Default)]
+struct Sample(BTreeMap<&'static str, f64>);
+
+impl Sample {
+    fn set(&mut self, key: &'static str, value: f64) {
+        self.0.insert(key, value);
+    }
+}
+
+fn check(answer: &Answer, expected: &[u8]) -> io::Result<()> {
+    if answer.status != 200 || answer.body != expected {
+        return Err(io::Error::other(format!(
+            "unexpected answer {} {}",
+            answer.status,
+            String::from_utf8_lossy(&answer.body)
+        )));
+    }
+    Ok(())
+}
+
+/// 8 keep-alive connections, each sending /run back to back.
+fn keep_alive(binary: &Path, args: &Args, sample: &mut Sample) -> io::Result<()> {
+    let server = start(binary, true)?;
+    let pid = server.child.id();
+    std::thread::sleep(Duration::from_millis(100));
+    let idle = rss(pid).0;
+    let request = Arc::new(request_bytes("/run", server.port, &run_body()));
+    let expected = Arc::new(expected_run_answer());
+    let measuring = Arc::new(AtomicBool::new(false));
+    let stop = Arc::new(AtomicBool::new(false));
+    let per_connection = args.max / CONNECTIONS;
+    let mut workers = Vec::new();
+    for _ in 0..CONNECTIONS {
+        let (request, expected) = (Arc::clone(&request), Arc::clone(&expected));
+        let (measuring, stop) = (Arc::clone(&measuring), Arc::clone(&stop));
+        let port = server.port;
+        workers.push(std::thread::spawn(move || -> io::Result<u64> {
+            let mut stream = connect(port)?;
+            let mut buf = Vec::with_capacity(1024);
+            let mut counted = 0u64;
+            for _ in 0..per_connection * 2 {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                stream.write_all(&request)?;
+                let answer = read_answer(&mut stream, &mut buf)?;
+                check(&answer, &expected)?;
+                if measuring.load(Ordering::Relaxed) {
+                    counted += 1;
+                    if counted as usize >= per_connection {
+                        break;
+                    }
+                }
+            }
+            Ok(counted)
+        }));
+    }
+    std::thread::sleep(WARMUP);
+    let cpu_before = cpu_time(pid);
+    let began = Instant::now();
+    measuring.store(true, Ordering::Relaxed);
+    let deadline = began + Duration::from_secs_f64(args.secs);
+    while Instant::now() < deadline && !workers.iter().all(|w| w.is_finished()) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    stop.store(true, Ordering::Relaxed);
+    let elapsed = began.elapsed();
+    let cpu = cpu_time(pid).saturating_sub(cpu_before);
+    let mut total = 0;
+    for worker in workers {
+        total += worker
+            .join()
+            .map_err(|_| io::Error::other("worker panicked"))??;
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    let (after, peak) = rss(pid);
+    sample.set("ka_rps", total as f64 / elapsed.as_secs_f64());
+    sample.set("ka_cpu_us", cpu.as_secs_f64() * 1e6 / total.max(1) as f64);
+    sample.set("ka_rss_idle", idle as f64);
+    sample.set("ka_rss_after", after as f64);
+    sample.set("ka_rss_peak", peak as f64);
+    sample.set("ka_threads", threads(pid) as f64);
+    Ok(())
+}
+
+/// One activation at a time, each on a new TCP connection.
+fn invoker_like(binary: &Path, args: &Args, sample: &mut Sample) -> io::Result<()> {
+    let server = start(binary, false)?;
+    let pid = server.child.id();
+    std::thread::sleep(Duration::from_millis(100));
+    let (idle, _) = rss(pid);
+    let request = request_bytes("/run", server.port, &run_body());
+    let expected = expected_run_answer();
+    let mut buf = Vec::with_capacity(1024);
+    let warm_until = Instant::now() + WARMUP;
+    for _ in 0..args.max {
+        if Instant::now() >= warm_until {
+            break;
+        }
+        check(&one_shot(server.port, &request, &mut buf)?, &expected)?;
+    }
+    let cpu_before = cpu_time(pid);
+    let began = Instant::now();
+    let deadline = began + Duration::from_secs_f64(args.secs);
+    let mut latencies = Vec::with_capacity(64 * 1024);
+    for _ in 0..args.max {
+        let t = Instant::now();
+        if t >= deadline {
+            break;
+        }
+        let answer = one_shot(server.port, &request, &mut buf)?;
+        latencies.push(t.elapsed());
+        check(&answer, &expected)?;
+    }
+    let elapsed = began.elapsed();
+    let cpu = cpu_time(pid).saturating_sub(cpu_before);
+    std::thread::sleep(Duration::from_millis(100));
+    let (after, peak) = rss(pid);
+    latencies.sort();
+    let quantile = |q: f64| {
+        let i = ((latencies.len() as f64 - 1.0) * q).round() as usize;
+        latencies[i].as_secs_f64() * 1e6
+    };
+    sample.set("inv_rps", latencies.len() as f64 / elapsed.as_secs_f64());
+    sample.set("inv_p50_us", quantile(0.50));
+    sample.set("inv_p99_us", quantile(0.99));
+    sample.set(
+        "inv_cpu_us",
+        cpu.as_secs_f64() * 1e6 / latencies.len().max(1) as f64,
+    );
+    sample.set("rss_idle", idle as f64);
+    sample.set("rss_after", after as f64);
+    sample.set("rss_peak", peak as f64);
+    sample.set("threads", threads(pid) as f64);
+    Ok(())
+}
+
+/// exec -> listening -> /init 200 -> first /run 200, `args.cold` times.
+fn cold_start(binary: &Path, args: &Args, sample: &mut Sample) -> io::Result<()> {
+    let run = run_body();
+    let expected = expected_run_answer();
+    let mut totals = Vec::new();
+    let mut listens = Vec::new();
+    for _ in 0..args.cold {
+        let port = free_port()?;
+        let request = request_bytes("/run", port, &run);
+        let mut buf = Vec::new();
+        let started = Instant::now();
+        let mut child = spawn(binary, port, false)?;
+        let ready = wait_ready(&mut child, port, started);
+        let answer = ready
+            .as_ref()
+            .ok()
+            .map(|_| one_shot(port, &request, &mut buf));
+        let total = started.elapsed();
+        let _ = child.kill();
+        let _ = child.wait();
+        let (listening, _) = ready?;
+        if let Some(answer) = answer {
+            check(&answer?, &expected)?;
+        }
+        totals.push(total.as_secs_f64() * 1e6);
+        listens.push(listening.as_secs_f64() * 1e6);
+    }
+    sample.set("cold_us", median(&mut totals));
+    sample.set("listen_us", median(&mut listens));
+    Ok(())
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}
+
+fn file_size(path: &Path) -> Option<f64> {
+    std::fs::metadata(path).ok().map(|m| m.len() as f64)
+}
+
+// ---------------------------------------------------------------------------
+// Report.
+
+struct Row {
+    label: &'static str,
+    key: &'static str,
+    unit: &'static str,
+    scale: f64,
+    /// The issue's target for the ratio, and whether higher is better.
+    target: &'static str,
+}
+
+#[rustfmt::skip]
+const ROWS: &[Row] = &[
+    Row { label: "keep-alive throughput, 8 conns", key: "ka_rps", unit: "req/s", scale: 1.0, target: ">= 0.95x" },
+    Row { label: "  server CPU per request (keep-alive)", key: "ka_cpu_us", unit: "µs", scale: 1.0, target: "" },
+    Row { label: "invoker-like throughput, new conn/request", key: "inv_rps", unit: "req/s", scale: 1.0, target: ">= 0.95x" },
+    Row { label: "invoker-like latency p50", key: "inv_p50_us", unit: "µs", scale: 1.0, target: "" },
+    Row { label: "invoker-like latency p99", key: "inv_p99_us", unit: "µs", scale: 1.0, target: "<= 1.1x" },
+    Row { label: "  server CPU per request (invoker-like)", key: "inv_cpu_us", unit: "µs", scale: 1.0, target: "" },
+    Row { label: "cold start: exec -> first /run 200", key: "cold_us", unit: "ms", scale: 1e-3, target: "<= 1.1x" },
+    Row { label: "  of which exec -> accepting connections", key: "listen_us", unit: "ms", scale: 1e-3, target: "" },
+    Row { label: "idle RSS (after /init)", key: "rss_idle", unit: "KiB", scale: 1.0, target: "<= 4 MB" },
+    Row { label: "RSS after invoker-like load", key: "rss_after", unit: "KiB", scale: 1.0, target: "flat" },
+    Row { label: "peak RSS (VmHWM), invoker-like", key: "rss_peak", unit: "KiB", scale: 1.0, target: "" },
+    Row { label: "idle RSS, concurrent mode", key: "ka_rss_idle", unit: "KiB", scale: 1.0, target: "" },
+    Row { label: "RSS after keep-alive load", key: "ka_rss_after", unit: "KiB", scale: 1.0, target: "flat" },
+    Row { label: "peak RSS (VmHWM), keep-alive", key: "ka_rss_peak", unit: "KiB", scale: 1.0, target: "" },
+    Row { label: "threads after invoker-like load", key: "threads", unit: "", scale: 1.0, target: "" },
+    Row { label: "threads after keep-alive load", key: "ka_threads", unit: "", scale: 1.0, target: "" },
+    Row { label: "stripped binary (dynamic glibc)", key: "size", unit: "bytes", scale: 1.0, target: "" },
+    Row { label: "stripped binary (static, crt-static glibc)", key: "size_static", unit: "bytes", scale: 1.0, target: "<= 1.3 MB" },
+];
+
+fn format_value(value: f64, row: &Row) -> String {
+    if value.is_nan() {
+        return "n/a".into();
+    }
+    let v = value * row.scale;
+    let number = if row.unit == "ms" || v.abs() < 100.0 && v.fract() != 0.0 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.0}")
+    };
+    if row.unit.is_empty() {
+        number
+    } else {
+        format!("{number} {}", row.unit)
+    }
+}
+
+fn main() {
+    let args = parse_args();
+    let binaries = [
+        (Which::Whisk, &args.whisk),
+        (Which::Baseline, &args.baseline),
+    ];
+    let mut samples: BTreeMap<Which, Vec<Sample>> = BTreeMap::new();
+    let began = Instant::now();
+    for round in 0..args.rounds {
+        for &(which, binary) in &binaries {
+            eprintln!("round {}/{}: {}", round + 1, args.rounds, which.name());
+            let mut sample = Sample::default();
+            let measured = keep_alive(binary, &args, &mut sample)
+                .and_then(|()| invoker_like(binary, &args, &mut sample))
+                .and_then(|()| cold_start(binary, &args, &mut sample));
+            if let Err(e) = measured {
+                eprintln!("whisk-bench: {} failed: {e}", which.name());
+                std::process::exit(1);
+            }
+            samples.entry(which).or_default().push(sample);
+        }
+    }
+    let statics = [
+        (Which::Whisk, args.whisk_static.as_deref()),
+        (Which::Baseline, args.baseline_static.as_deref()),
+    ];
+    for (which, path) in statics {
+        let binary = if which == Which::Whisk {
+            &args.whisk
+        } else {
+            &args.baseline
+        };
+        for sample in samples.entry(which).or_default() {
+            sample.set("size", file_size(binary).unwrap_or(f64::NAN));
+            sample.set("size_static", path.and_then(file_size).unwrap_or(f64::NAN));
+        }
+    }
+
+    let mut report = String::new();
+    report.push_str(&format!(
+        "{} rounds (whisk, baseline interleaved), {} s per load phase after {} ms warm-up, {} cold starts per round; {:.0} s in all.\n\n",
+        args.rounds,
+        args.secs,
+        WARMUP.as_millis(),
+        args.cold,
+        began.elapsed().as_secs_f64()
+    ));
+    report.push_str("| metric | whisk (median) | baseline (median) | whisk/baseline (median of rounds) | per-round ratios | target |\n");
+    report.push_str("|---|---:|---:|---:|---|---|\n");
+    let values = |which: Which, key: &str| -> Vec<f64> {
+        samples[&which]
+            .iter()
+            .map(|s| s.0.get(key).copied().unwrap_or(f64::NAN))
+            .collect()
+    };
+    for row in ROWS {
+        let mut w = values(Which::Whisk, row.key);
+        let mut b = values(Which::Baseline, row.key);
+        let mut ratios: Vec<f64> = w.iter().zip(&b).map(|(w, b)| w / b).collect();
+        let per_round = ratios
+            .iter()
+            .map(|r| format!("{r:.2}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let per_round = if row.key.starts_with("size") {
+            String::new()
+        } else {
+            per_round
+        };
+        report.push_str(&format!(
+            "| {} | {} | {} | {:.3} | {} | {} |\n",
+            row.label,
+            format_value(median(&mut w), row),
+            format_value(median(&mut b), row),
+            median(&mut ratios),
+            per_round,
+            row.target
+        ));
+    }
+    print!("{report}");
+    if let Some(out) = &args.out {
+        if let Err(e) = std::fs::write(out, &report) {
+            eprintln!("whisk-bench: cannot write {}: {e}", out.display());
+            std::process::exit(1);
+        }
+    }
+}

@@ -1,0 +1,35 @@
+//! Hooks for the runtime's micro-benchmarks (`benches/core.rs`); not a
+//! public API, and not covered by semver.
+//!
+//! The activation core is crate-private; this module wraps it without
+//! changing it, so a benchmark measures exactly what the transports run.
+#![doc(hidden)]
+
+use crate::action::Action;
+use crate::activation::{Core, Kind};
+
+/// The activation core of one action, as the HTTP transport holds it.
+pub struct BenchCore<A>(Core<A>);
+
+impl<A: Action> BenchCore<A> {
+    /// A core for `action`; `concurrent` is `__OW_ALLOW_CONCURRENT` (when it
+    /// is off, each run exports the metadata as `__OW_*` variables).
+    pub fn new(action: A, concurrent: bool) -> Self {
+        BenchCore(Core::new(action, concurrent))
+    }
+
+    /// `Core::run_envelope`: decodes a `/run` body, calls the action, encodes
+    /// the result. Returns the HTTP status the transport would answer and the
+    /// body. Sync actions run through `spawn_blocking`, so this needs a tokio
+    /// runtime (a current-thread one, as the server uses).
+    pub async fn run_envelope(&self, body: &[u8]) -> (u16, Vec<u8>) {
+        let outcome = self.0.run_envelope(body).await;
+        let status = match outcome.kind {
+            Kind::Success | Kind::ApplicationError => 200,
+            Kind::DeveloperError => 502,
+            Kind::BadRequest => 400,
+            Kind::Rejected => 403,
+        };
+        (status, outcome.body)
+    }
+}
