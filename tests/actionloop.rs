@@ -148,6 +148,13 @@ impl Proxy {
 
     /// Starts `example` with exactly `env` as its environment.
     fn start_with_env(example: &str, env: &[(&str, &str)]) -> Proxy {
+        Proxy::start_with(example, env, false)
+    }
+
+    /// Starts `example` with exactly `env`; with `nonblocking`, the child's
+    /// stdout, stderr and fd 3 are in non-blocking mode (as a parent that
+    /// polls its pipes may leave them).
+    fn start_with(example: &str, env: &[(&str, &str)], nonblocking: bool) -> Proxy {
         let (results_read, results_write) = pipe();
         let write_fd = results_write.as_raw_fd();
         let mut command = Command::new(common::example(example));
@@ -168,6 +175,15 @@ impl Proxy {
                     }
                 } else if libc::dup2(write_fd, 3) < 0 {
                     return Err(std::io::Error::last_os_error());
+                }
+                if nonblocking {
+                    for fd in [1, 2, 3] {
+                        let flags = libc::fcntl(fd, libc::F_GETFL);
+                        if flags < 0 || libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) < 0
+                        {
+                            return Err(std::io::Error::last_os_error());
+                        }
+                    }
                 }
                 Ok(())
             });
@@ -685,6 +701,24 @@ fn many_log_lines_are_all_out_before_the_result() {
             .stdout
             .ends_with(&format!("log line 1999 {}\n", "x".repeat(100)))
     );
+    assert!(proxy.finish().status.success());
+}
+
+#[test]
+fn nothing_is_lost_on_non_blocking_pipes() {
+    // A parent may hand over pipes in non-blocking mode: a full pipe is then
+    // EAGAIN, which must mean "wait", not "drop the bytes".
+    let env = [("__OW_PROXY_VERSION", "1.17.1"), ("KIT_ACTION", "tricks")];
+    let mut proxy = Proxy::start_with("kit", &env, true);
+    for round in 0..3 {
+        let answer = proxy.run_value(json!({"do": "logs", "lines": 3000}));
+        assert_eq!(answer.line, r#"{"lines":3000}"#, "round {round}");
+        assert_eq!(answer.stdout.lines().count(), 3000, "round {round}");
+    }
+    // A result larger than a pipe buffer.
+    let big = "z".repeat(512 * 1024);
+    let answer = proxy.run_value(json!({ "big": big }));
+    assert_eq!(answer.line.len(), big.len() + r#"{"big":""}"#.len());
     assert!(proxy.finish().status.success());
 }
 

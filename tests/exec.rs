@@ -8,6 +8,7 @@
 mod common;
 
 use std::io::Write;
+use std::os::unix::process::CommandExt;
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::Duration;
 
@@ -53,6 +54,18 @@ fn split_last_line(out: &str) -> (String, String) {
 /// Runs `example` with `input` the way the dockerskeleton does, with exactly
 /// `env` as the environment.
 fn exec_with(example: &str, env: &[(&str, &str)], input: &str, as_argument: bool) -> Run {
+    exec_opts(example, env, input, as_argument, false)
+}
+
+/// [`exec_with`], and with `nonblocking`, the child's stdout and stderr in
+/// non-blocking mode (as a parent that polls its pipes may leave them).
+fn exec_opts(
+    example: &str,
+    env: &[(&str, &str)],
+    input: &str,
+    as_argument: bool,
+    nonblocking: bool,
+) -> Run {
     let mut command = Command::new(common::example(example));
     command
         .env_clear()
@@ -62,6 +75,20 @@ fn exec_with(example: &str, env: &[(&str, &str)], input: &str, as_argument: bool
         .stderr(Stdio::piped());
     if as_argument {
         command.arg(input);
+    }
+    if nonblocking {
+        // SAFETY: only fcntl between fork and exec.
+        unsafe {
+            command.pre_exec(|| {
+                for fd in [1, 2] {
+                    let flags = libc::fcntl(fd, libc::F_GETFL);
+                    if flags < 0 || libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                }
+                Ok(())
+            });
+        }
     }
     let mut child = command.spawn().expect("start the example");
     let (stdout, out_thread) = Capture::spawn(child.stdout.take().unwrap());
@@ -301,6 +328,20 @@ fn many_log_lines_then_the_result() {
         run.logs
             .ends_with(&format!("log line 2999 {}\n", "x".repeat(100)))
     );
+}
+
+#[test]
+fn nothing_is_lost_on_non_blocking_pipes() {
+    // Logs and a result far larger than a pipe buffer, on a stdout that
+    // answers EAGAIN when full: the runtime must wait, not drop bytes.
+    let env = [("KIT_ACTION", "tricks")];
+    let run = exec_opts("kit", &env, r#"{"do":"logs","lines":3000}"#, true, true);
+    assert_eq!(run.result, r#"{"lines":3000}"#, "{}", run.stderr);
+    assert_eq!(run.logs.lines().count(), 3000);
+    let big = json!({ "big": "q".repeat(300 * 1024) }).to_string();
+    let run = exec_opts("kit", &env, &big, false, true);
+    assert_eq!(run.result, big);
+    assert_eq!(run.status.code(), Some(0));
 }
 
 #[test]

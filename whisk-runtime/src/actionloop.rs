@@ -26,6 +26,18 @@ pub(crate) fn serve<A: Action>(
     core: &Core<A>,
     runtime: &tokio::runtime::Runtime,
 ) -> io::Result<()> {
+    // SAFETY: fcntl on a descriptor number only changes its flags. The
+    // result pipe's write end is ours alone: make it blocking (a parent may
+    // leave O_NONBLOCK set, and a result larger than the pipe would then
+    // fail with EAGAIN) and close-on-exec (a process the action starts must
+    // not hold it open, nor write into it).
+    unsafe {
+        let flags = libc::fcntl(RESULT_FD, libc::F_GETFL);
+        if flags >= 0 && flags & libc::O_NONBLOCK != 0 {
+            libc::fcntl(RESULT_FD, libc::F_SETFL, flags & !libc::O_NONBLOCK);
+        }
+        libc::fcntl(RESULT_FD, libc::F_SETFD, libc::FD_CLOEXEC);
+    }
     // SAFETY: fd 3 is the result pipe the proxy handed us; nothing else
     // in the process owns it.
     let mut results = io::BufWriter::new(unsafe { File::from_raw_fd(RESULT_FD) });

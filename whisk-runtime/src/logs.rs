@@ -294,18 +294,33 @@ fn set_nonblocking(fd: &OwnedFd) -> io::Result<()> {
     Ok(())
 }
 
-/// Writes all of `bytes`, retrying short writes and EINTR. Errors (a closed
-/// stream) drop the bytes: logs must never block or kill the action.
+/// Writes all of `bytes`, retrying short writes and EINTR, and waiting when
+/// the stream is full: the real stdout and stderr are shared with the parent,
+/// which may have left them non-blocking, and a full pipe must not lose
+/// lines. Other errors (a closed stream) drop the bytes: logs must never kill
+/// the action.
 fn write_all(fd: RawFd, mut bytes: &[u8]) {
     while !bytes.is_empty() {
         // SAFETY: writing from a live slice to a descriptor.
         let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
         if n > 0 {
             bytes = &bytes[n as usize..];
-        } else if n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
             continue;
-        } else {
-            return;
+        }
+        match io::Error::last_os_error().kind() {
+            _ if n == 0 => return,
+            io::ErrorKind::Interrupted => {}
+            io::ErrorKind::WouldBlock => {
+                let mut writable = libc::pollfd {
+                    fd,
+                    events: libc::POLLOUT,
+                    revents: 0,
+                };
+                // SAFETY: one valid pollfd. An error or a hang-up shows in
+                // the next write.
+                unsafe { libc::poll(&mut writable, 1, -1) };
+            }
+            _ => return,
         }
     }
 }
