@@ -21,13 +21,18 @@ fn assert_still_serving(server: &Server) {
 }
 
 fn echo() -> Server {
-    Server::start("kit", &[("KIT_ACTION", "plain"), ("WHISK_READ_TIMEOUT_SECS", "0.5")])
+    Server::start(
+        "kit",
+        &[("KIT_ACTION", "plain"), ("WHISK_READ_TIMEOUT_SECS", "0.5")],
+    )
 }
 
 /// Writes raw bytes, then reads the whole response (the server closes).
 fn raw_exchange(port: u16, bytes: &[u8], half_close: bool) -> Vec<u8> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     stream.write_all(bytes).unwrap();
     if half_close {
         stream.shutdown(Shutdown::Write).unwrap();
@@ -44,9 +49,21 @@ fn every_json_type_as_value() {
         ("null", 200, json!({})),
         ("{}", 200, json!({})),
         ("[]", 200, json!([])),
-        ("true", 400, error("The action did not receive a dictionary or array as an argument.")),
-        ("1.5", 400, error("The action did not receive a dictionary or array as an argument.")),
-        (r#""text""#, 400, error("The action did not receive a dictionary or array as an argument.")),
+        (
+            "true",
+            400,
+            error("The action did not receive a dictionary or array as an argument."),
+        ),
+        (
+            "1.5",
+            400,
+            error("The action did not receive a dictionary or array as an argument."),
+        ),
+        (
+            r#""text""#,
+            400,
+            error("The action did not receive a dictionary or array as an argument."),
+        ),
     ] {
         let r = server.post("/run", format!(r#"{{"value":{value}}}"#));
         r.assert_framing();
@@ -63,12 +80,23 @@ fn deep_nesting_is_bounded_not_a_stack_overflow() {
     r.assert_framing();
     assert_eq!(r.status, 200);
     let message = r.json()["error"].as_str().unwrap().to_owned();
-    assert!(message.starts_with("Invalid parameter `a[0][0]"), "{message}");
-    assert!(message.ends_with("…`: recursion limit exceeded. The action was not called."), "{message}");
+    assert!(
+        message.starts_with("Invalid parameter `a[0][0]"),
+        "{message}"
+    );
+    assert!(
+        message.ends_with("…`: recursion limit exceeded. The action was not called."),
+        "{message}"
+    );
     let r = server.post("/run", format!(r#"{{"value":{{}},"meta":{deep}}}"#));
     r.assert_framing();
     assert_eq!(r.status, 400);
-    assert_eq!(r.json(), error("The request body is not a valid activation: recursion limit exceeded at line 1 column 146."));
+    assert_eq!(
+        r.json(),
+        error(
+            "The request body is not a valid activation: recursion limit exceeded at line 1 column 146."
+        )
+    );
     assert_still_serving(&server);
 }
 
@@ -76,9 +104,18 @@ fn deep_nesting_is_bounded_not_a_stack_overflow() {
 fn invalid_utf8_and_garbage_are_400() {
     let server = echo();
     for (body, message) in [
-        (&b"{\"value\":{\"a\":\"\xff\"}}"[..], "The request body is not a valid activation: invalid unicode code point at line 1 column 16."),
-        (&b"\x00\x01\x02"[..], "The request body is not a valid activation: expected value at line 1 column 1."),
-        (&b"{\"value\":{}} trailing"[..], "The request body is not a valid activation: trailing characters at line 1 column 14."),
+        (
+            &b"{\"value\":{\"a\":\"\xff\"}}"[..],
+            "The request body is not a valid activation: invalid unicode code point at line 1 column 16.",
+        ),
+        (
+            &b"\x00\x01\x02"[..],
+            "The request body is not a valid activation: expected value at line 1 column 1.",
+        ),
+        (
+            &b"{\"value\":{}} trailing"[..],
+            "The request body is not a valid activation: trailing characters at line 1 column 14.",
+        ),
     ] {
         let r = server.request("POST", "/run", body);
         r.assert_framing();
@@ -95,7 +132,11 @@ fn content_type_is_not_required() {
         "POST /run HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     );
-    let response = parse_response(&raw_exchange(server.port, &[head.as_bytes(), body].concat(), false));
+    let response = parse_response(&raw_exchange(
+        server.port,
+        &[head.as_bytes(), body].concat(),
+        false,
+    ));
     assert_eq!((response.status, response.json()), (200, json!({"x": 1})));
 }
 
@@ -107,20 +148,33 @@ fn a_truncated_body_is_400() {
     response.assert_framing();
     assert_eq!(response.status, 400);
     let message = response.json()["error"].as_str().unwrap().to_owned();
-    assert!(message.starts_with("The request body could not be read: "), "{message}");
+    assert!(
+        message.starts_with("The request body could not be read: "),
+        "{message}"
+    );
     assert_still_serving(&server);
 }
 
 #[test]
 fn a_body_over_the_limit_is_413_without_reading_it() {
-    let server = Server::start("kit", &[("KIT_ACTION", "plain"), ("WHISK_RUN_MAX_BYTES", "1024")]);
+    let server = Server::start(
+        "kit",
+        &[("KIT_ACTION", "plain"), ("WHISK_RUN_MAX_BYTES", "1024")],
+    );
     // Declared too large: refused before a byte of the body is read.
     let head = b"POST /run HTTP/1.1\r\nHost: x\r\nContent-Length: 1073741824\r\n\r\n";
     let response = parse_response(&raw_exchange(server.port, head, true));
     response.assert_framing();
-    assert_eq!((response.status, response.json()), (413, error("The request body is larger than the limit of 1024 bytes.")));
+    assert_eq!(
+        (response.status, response.json()),
+        (
+            413,
+            error("The request body is larger than the limit of 1024 bytes.")
+        )
+    );
     // Chunked, with no declared length: cut off at the limit.
-    let mut chunked = b"POST /run HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    let mut chunked =
+        b"POST /run HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
     for _ in 0..4 {
         chunked.extend_from_slice(b"200\r\n");
         chunked.extend_from_slice(&[b' '; 0x200]);
@@ -128,7 +182,13 @@ fn a_body_over_the_limit_is_413_without_reading_it() {
     }
     chunked.extend_from_slice(b"0\r\n\r\n");
     let response = parse_response(&raw_exchange(server.port, &chunked, false));
-    assert_eq!((response.status, response.json()), (413, error("The request body is larger than the limit of 1024 bytes.")));
+    assert_eq!(
+        (response.status, response.json()),
+        (
+            413,
+            error("The request body is larger than the limit of 1024 bytes.")
+        )
+    );
     assert_still_serving(&server);
 }
 
@@ -136,17 +196,22 @@ fn a_body_over_the_limit_is_413_without_reading_it() {
 fn a_slow_body_is_408_and_does_not_hold_the_slot() {
     let server = echo();
     let mut slow = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
-    slow.write_all(b"POST /run HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"va").unwrap();
+    slow.write_all(b"POST /run HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"va")
+        .unwrap();
     // Meanwhile the only activation slot is free for others.
     let started = Instant::now();
     assert_still_serving(&server);
     assert!(started.elapsed() < Duration::from_millis(400));
     let mut response = Vec::new();
-    slow.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     let _ = slow.read_to_end(&mut response);
     let response = parse_response(&response);
     response.assert_framing();
-    assert_eq!((response.status, response.json()), (408, error("The request body did not arrive within 0.5 s.")));
+    assert_eq!(
+        (response.status, response.json()),
+        (408, error("The request body did not arrive within 0.5 s."))
+    );
     assert_still_serving(&server);
 }
 
@@ -154,8 +219,10 @@ fn a_slow_body_is_408_and_does_not_hold_the_slot() {
 fn slow_headers_are_cut_off() {
     let server = echo();
     let mut slow = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
-    slow.write_all(b"POST /run HTTP/1.1\r\nHost: x\r\n").unwrap();
-    slow.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    slow.write_all(b"POST /run HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     let started = Instant::now();
     let mut response = Vec::new();
     let _ = slow.read_to_end(&mut response);
@@ -167,7 +234,10 @@ fn slow_headers_are_cut_off() {
 #[test]
 fn very_long_headers_are_refused_and_the_server_lives_on() {
     let server = echo();
-    let head = format!("POST /run HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\nContent-Length: 2\r\n\r\n{{}}", "a".repeat(1 << 20));
+    let head = format!(
+        "POST /run HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\nContent-Length: 2\r\n\r\n{{}}",
+        "a".repeat(1 << 20)
+    );
     let response = raw_exchange(server.port, head.as_bytes(), false);
     // hyper answers 431 itself (before whisk sees the request), or resets.
     if !response.is_empty() {
@@ -181,7 +251,13 @@ fn async_panics_while_polled_are_502() {
     let server = Server::start("deadline", &[]);
     let r = server.run(json!({"work_ms": 5, "panic_after_await": true}));
     r.assert_framing();
-    assert_eq!((r.status, r.json()), (502, error("The action panicked: panicked while the future was polled")));
+    assert_eq!(
+        (r.status, r.json()),
+        (
+            502,
+            error("The action panicked: panicked while the future was polled")
+        )
+    );
     let r = server.run(json!({"work_ms": 5}));
     assert_eq!((r.status, r.json()["worked_ms"].clone()), (200, json!(5)));
     server.stop().assert_sentinels(2);
@@ -189,15 +265,29 @@ fn async_panics_while_polled_are_502() {
 
 #[test]
 fn a_blocking_action_does_not_starve_concurrent_requests() {
-    let server = Server::start("kit", &[("KIT_ACTION", "tricks"), ("__OW_ALLOW_CONCURRENT", "true")]);
+    let server = Server::start(
+        "kit",
+        &[("KIT_ACTION", "tricks"), ("__OW_ALLOW_CONCURRENT", "true")],
+    );
     let port = server.port;
-    let blocker = std::thread::spawn(move || request(port, "POST", "/run", br#"{"value":{"do":"sleep","ms":1500}}"#));
+    let blocker = std::thread::spawn(move || {
+        request(
+            port,
+            "POST",
+            "/run",
+            br#"{"value":{"do":"sleep","ms":1500}}"#,
+        )
+    });
     std::thread::sleep(Duration::from_millis(100));
     let started = Instant::now();
     for _ in 0..5 {
         assert_eq!(server.run(json!({"quick": true})).status, 200);
     }
-    assert!(started.elapsed() < Duration::from_millis(1000), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_millis(1000),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(blocker.join().unwrap().status, 200);
 }
 
@@ -212,7 +302,11 @@ fn the_deadline_cuts_work_short() {
     let body = json!({"value": {"work_ms": 5000}, "deadline": deadline.to_string(), "activation_id": "d1"});
     let started = Instant::now();
     let r = server.post("/run", body.to_string());
-    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["error"]["message"], "stopped before the deadline");
 }

@@ -20,7 +20,10 @@ fn kit(action: &str) -> Server {
 #[test]
 fn init_with_no_code_succeeds_for_an_embedded_action() {
     let server = kit("echo");
-    let r = server.post("/init", r#"{"value":{"code":"","main":"","binary":false,"env":null}}"#);
+    let r = server.post(
+        "/init",
+        r#"{"value":{"code":"","main":"","binary":false,"env":null}}"#,
+    );
     r.assert_framing();
     assert_eq!((r.status, r.text()), (200, r#"{"ok":true}"#.to_owned()));
     let logs = server.stop();
@@ -32,11 +35,21 @@ fn init_with_no_code_succeeds_for_an_embedded_action() {
 /// empty shapes of Part 1.1.
 #[test]
 fn init_with_no_content_succeeds() {
-    for body in ["{}", "", r#"{"value":null}"#, r#"{"value":{}}"#, r#"{"value":{"code":null}}"#] {
+    for body in [
+        "{}",
+        "",
+        r#"{"value":null}"#,
+        r#"{"value":{}}"#,
+        r#"{"value":{"code":null}}"#,
+    ] {
         let server = kit("echo");
         let r = server.post("/init", body);
         r.assert_framing();
-        assert_eq!((r.status, r.text()), (200, r#"{"ok":true}"#.to_owned()), "body {body:?}");
+        assert_eq!(
+            (r.status, r.text()),
+            (200, r#"{"ok":true}"#.to_owned()),
+            "body {body:?}"
+        );
         // Code sent anyway is ignored: the embedded action still runs.
         let code = server.post("/init", r#"{"value":{"code":"print('hi')","main":"main"}}"#);
         assert_eq!(code.status, 403, "second init after {body:?}");
@@ -67,11 +80,17 @@ fn second_init_is_refused_and_logged_without_sentinels() {
     let r = server.init(None);
     r.assert_framing();
     assert_eq!(r.status, 403);
-    assert_eq!(r.text(), r#"{"error":"Cannot initialize the action more than once."}"#);
+    assert_eq!(
+        r.text(),
+        r#"{"error":"Cannot initialize the action more than once."}"#
+    );
     let logs = server.stop();
     logs.assert_sentinels(0);
     assert_eq!(logs.stdout, "");
-    assert_eq!(logs.stderr, "Cannot initialize the action more than once.\n");
+    assert_eq!(
+        logs.stderr,
+        "Cannot initialize the action more than once.\n"
+    );
 }
 
 /// Kit: "invoke non-standard entry point": `main` names another function,
@@ -139,10 +158,19 @@ fn init_env_is_set_before_the_first_run() {
     assert_eq!(init.status, 200);
     let r = server.run(json!({}));
     r.assert_framing();
-    assert_eq!((r.status, r.json()), (200, json!({"SOME_VAR": "xyz", "ANOTHER_VAR": ""})));
+    assert_eq!(
+        (r.status, r.json()),
+        (200, json!({"SOME_VAR": "xyz", "ANOTHER_VAR": ""}))
+    );
     let logs = server.stop();
     logs.assert_sentinels(1);
-    assert_eq!((without_sentinels(&logs.stdout), without_sentinels(&logs.stderr)), (String::new(), String::new()));
+    assert_eq!(
+        (
+            without_sentinels(&logs.stdout),
+            without_sentinels(&logs.stderr)
+        ),
+        (String::new(), String::new())
+    );
 }
 
 /// Kit: "confirm expected environment variables": `__OW_API_HOST` from the
@@ -161,7 +189,10 @@ fn ow_environment_variables_from_run_metadata() {
                "action_version": "0.0.1", "activation_id": "iii", "transaction_id": null, "deadline": "123"})
     );
     // The next activation's metadata replaces it; keys it lacks are removed.
-    let r = server.post("/run", r#"{"value":{},"activation_id":"jjj","deadline":456}"#);
+    let r = server.post(
+        "/run",
+        r#"{"value":{},"activation_id":"jjj","deadline":456}"#,
+    );
     assert_eq!(
         r.json(),
         json!({"api_host": "xyz", "api_key": null, "namespace": null, "action_name": null,
@@ -169,7 +200,13 @@ fn ow_environment_variables_from_run_metadata() {
     );
     let logs = server.stop();
     logs.assert_sentinels(2);
-    assert_eq!((without_sentinels(&logs.stdout), without_sentinels(&logs.stderr)), (String::new(), String::new()));
+    assert_eq!(
+        (
+            without_sentinels(&logs.stdout),
+            without_sentinels(&logs.stderr)
+        ),
+        (String::new(), String::new())
+    );
 }
 
 /// Kit: "echo a large input": 1,048,561 `a`s, echoed compactly so the result
@@ -191,6 +228,9 @@ fn large_input_is_echoed_compactly() {
 #[test]
 fn value_may_come_after_the_metadata() {
     let server = kit("plain");
-    let r = server.post("/run", r#"{"activation_id":"a","value":{"x":1},"namespace":"n"}"#);
+    let r = server.post(
+        "/run",
+        r#"{"activation_id":"a","value":{"x":1},"namespace":"n"}"#,
+    );
     assert_eq!((r.status, r.json()), (200, json!({"x": 1})));
 }

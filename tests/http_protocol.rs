@@ -25,7 +25,10 @@ fn run_before_init_is_allowed() {
     let server = Server::start("reverse", &[]);
     let r = server.run(json!({"payload": "hello"}));
     r.assert_framing();
-    assert_eq!((r.status, r.text()), (200, r#"{"reversed":"olleh"}"#.to_owned()));
+    assert_eq!(
+        (r.status, r.text()),
+        (200, r#"{"reversed":"olleh"}"#.to_owned())
+    );
 }
 
 #[test]
@@ -40,7 +43,10 @@ fn arrays_in_and_out() {
     let server = tricks();
     let r = server.run(json!([1, {"a": 2}, "three"]));
     r.assert_framing();
-    assert_eq!((r.status, r.text()), (200, r#"[1,{"a":2},"three"]"#.to_owned()));
+    assert_eq!(
+        (r.status, r.text()),
+        (200, r#"[1,{"a":2},"three"]"#.to_owned())
+    );
     let r = server.run(json!({"do": "array"}));
     assert_eq!((r.status, r.json()), (200, json!([1, "two", {"three": 3}])));
     server.stop().assert_sentinels(2);
@@ -51,7 +57,13 @@ fn null_result_is_a_developer_error() {
     let server = tricks();
     let r = server.run(json!({"do": "null"}));
     r.assert_framing();
-    assert_eq!((r.status, r.text()), (502, r#"{"error":"The action did not return a dictionary or array."}"#.to_owned()));
+    assert_eq!(
+        (r.status, r.text()),
+        (
+            502,
+            r#"{"error":"The action did not return a dictionary or array."}"#.to_owned()
+        )
+    );
 }
 
 #[test]
@@ -59,10 +71,19 @@ fn application_errors_are_200_with_error() {
     let server = tricks();
     let r = server.run(json!({"do": "error"}));
     r.assert_framing();
-    assert_eq!((r.status, r.text()), (200, r#"{"error":"plain failure"}"#.to_owned()));
+    assert_eq!(
+        (r.status, r.text()),
+        (200, r#"{"error":"plain failure"}"#.to_owned())
+    );
     let r = server.run(json!({"do": "structured"}));
     r.assert_framing();
-    assert_eq!((r.status, r.json()), (200, json!({"error": {"statusCode": 400, "body": "bad input"}})));
+    assert_eq!(
+        (r.status, r.json()),
+        (
+            200,
+            json!({"error": {"statusCode": 400, "body": "bad input"}})
+        )
+    );
     server.stop().assert_sentinels(2);
 }
 
@@ -95,14 +116,27 @@ fn a_panic_is_a_502_and_the_server_lives_on() {
     let server = tricks();
     let r = server.run(json!({"do": "panic", "n": 7}));
     r.assert_framing();
-    assert_eq!((r.status, r.json()), (502, json!({"error": "The action panicked: boom 7"})));
+    assert_eq!(
+        (r.status, r.json()),
+        (502, json!({"error": "The action panicked: boom 7"}))
+    );
     let r = server.run(json!({"do": "panic_any"}));
-    assert_eq!((r.status, r.json()), (502, json!({"error": "The action panicked: a panic without a message"})));
+    assert_eq!(
+        (r.status, r.json()),
+        (
+            502,
+            json!({"error": "The action panicked: a panic without a message"})
+        )
+    );
     let r = server.run(json!({"still": "alive"}));
     assert_eq!((r.status, r.json()), (200, json!({"still": "alive"})));
     let logs = server.stop();
     logs.assert_sentinels(3);
-    assert!(logs.stderr.contains("boom 7"), "the panic message is logged: {}", logs.stderr);
+    assert!(
+        logs.stderr.contains("boom 7"),
+        "the panic message is logged: {}",
+        logs.stderr
+    );
 }
 
 #[test]
@@ -118,7 +152,10 @@ fn a_partial_line_is_finished_before_the_sentinel() {
 
 #[test]
 fn context_carries_metadata_deadline_as_string_or_number_and_unknown_keys() {
-    let server = Server::start("kit", &[("KIT_ACTION", "context"), ("__OW_API_HOST", "https://host")]);
+    let server = Server::start(
+        "kit",
+        &[("KIT_ACTION", "context"), ("__OW_API_HOST", "https://host")],
+    );
     let body = json!({
         "value": {}, "activation_id": "a1", "action_name": "/ns/pkg/act", "action_version": "0.0.2",
         "namespace": "ns", "transaction_id": "tx", "api_key": "k:s", "deadline": "1712345678901",
@@ -140,28 +177,104 @@ fn context_carries_metadata_deadline_as_string_or_number_and_unknown_keys() {
     let r = server.post("/run", r#"{"value":{},"deadline":1712345678902}"#);
     assert_eq!(r.json()["deadline_ms"], 1712345678902_u64);
     let r = server.post("/run", r#"{"value":{}}"#);
-    assert_eq!((r.json()["deadline_ms"].clone(), r.json()["has_remaining_time"].clone()), (json!(null), json!(false)));
+    assert_eq!(
+        (
+            r.json()["deadline_ms"].clone(),
+            r.json()["has_remaining_time"].clone()
+        ),
+        (json!(null), json!(false))
+    );
 }
 
 #[test]
 fn errors_of_the_transport_are_json_with_content_length() {
-    let server = Server::start("reverse", &[("WHISK_RUN_MAX_BYTES", "1000"), ("WHISK_INIT_MAX_BYTES", "2000")]);
+    let server = Server::start(
+        "reverse",
+        &[
+            ("WHISK_RUN_MAX_BYTES", "1000"),
+            ("WHISK_INIT_MAX_BYTES", "2000"),
+        ],
+    );
     let cases = [
-        ("POST", "/run", "{\"value\":".to_owned(), 400, "The request body is not a valid activation: EOF while parsing a value at line 1 column 9."),
-        ("POST", "/run", "[1,2]".to_owned(), 400, "The request body is not a valid activation: invalid type: sequence, expected a JSON object such as {\"value\":{...}} at line 1 column 0."),
-        ("POST", "/run", r#"{"value":"text"}"#.to_owned(), 400, "The action did not receive a dictionary or array as an argument."),
-        ("POST", "/run", format!("{{\"value\":{{\"payload\":\"{}\"}}}}", "x".repeat(1000)), 413, "The request body is larger than the limit of 1000 bytes."),
-        ("POST", "/init", "x".repeat(2001), 413, "The request body is larger than the limit of 2000 bytes."),
-        ("POST", "/init", r#"{"value":5}"#.to_owned(), 400, "The /init body is not valid: invalid type: integer `5`, expected an object with the action's name, main, code and env at line 1 column 10."),
-        ("GET", "/run", String::new(), 405, "Only POST is allowed on /init and /run."),
-        ("PUT", "/init", String::new(), 405, "Only POST is allowed on /init and /run."),
-        ("POST", "/", String::new(), 404, "There is no / here: an action serves POST /init and POST /run."),
-        ("GET", "/health", String::new(), 404, "There is no /health here: an action serves POST /init and POST /run."),
+        (
+            "POST",
+            "/run",
+            "{\"value\":".to_owned(),
+            400,
+            "The request body is not a valid activation: EOF while parsing a value at line 1 column 9.",
+        ),
+        (
+            "POST",
+            "/run",
+            "[1,2]".to_owned(),
+            400,
+            "The request body is not a valid activation: invalid type: sequence, expected a JSON object such as {\"value\":{...}} at line 1 column 0.",
+        ),
+        (
+            "POST",
+            "/run",
+            r#"{"value":"text"}"#.to_owned(),
+            400,
+            "The action did not receive a dictionary or array as an argument.",
+        ),
+        (
+            "POST",
+            "/run",
+            format!("{{\"value\":{{\"payload\":\"{}\"}}}}", "x".repeat(1000)),
+            413,
+            "The request body is larger than the limit of 1000 bytes.",
+        ),
+        (
+            "POST",
+            "/init",
+            "x".repeat(2001),
+            413,
+            "The request body is larger than the limit of 2000 bytes.",
+        ),
+        (
+            "POST",
+            "/init",
+            r#"{"value":5}"#.to_owned(),
+            400,
+            "The /init body is not valid: invalid type: integer `5`, expected an object with the action's name, main, code and env at line 1 column 10.",
+        ),
+        (
+            "GET",
+            "/run",
+            String::new(),
+            405,
+            "Only POST is allowed on /init and /run.",
+        ),
+        (
+            "PUT",
+            "/init",
+            String::new(),
+            405,
+            "Only POST is allowed on /init and /run.",
+        ),
+        (
+            "POST",
+            "/",
+            String::new(),
+            404,
+            "There is no / here: an action serves POST /init and POST /run.",
+        ),
+        (
+            "GET",
+            "/health",
+            String::new(),
+            404,
+            "There is no /health here: an action serves POST /init and POST /run.",
+        ),
     ];
     for (method, path, body, status, message) in cases {
         let r = server.request(method, path, body.as_bytes());
         r.assert_framing();
-        assert_eq!((r.status, r.json()), (status, json!({ "error": message })), "{method} {path}");
+        assert_eq!(
+            (r.status, r.json()),
+            (status, json!({ "error": message })),
+            "{method} {path}"
+        );
     }
     let r = server.run(json!({"payload": "still serving"}));
     assert_eq!(r.status, 200);
@@ -180,22 +293,41 @@ fn init_accepts_48_mib_of_code() {
 fn overlapping_runs_are_refused_without_concurrency() {
     let server = tricks();
     let port = server.port;
-    let slow = std::thread::spawn(move || request(port, "POST", "/run", br#"{"value":{"do":"sleep","ms":800}}"#));
+    let slow = std::thread::spawn(move || {
+        request(
+            port,
+            "POST",
+            "/run",
+            br#"{"value":{"do":"sleep","ms":800}}"#,
+        )
+    });
     std::thread::sleep(Duration::from_millis(300));
     let refused = server.run(json!({"do": "sleep", "ms": 1}));
     refused.assert_framing();
-    assert_eq!((refused.status, refused.json()), (403, json!({"error": "System not ready, status is running."})));
+    assert_eq!(
+        (refused.status, refused.json()),
+        (
+            403,
+            json!({"error": "System not ready, status is running."})
+        )
+    );
     let done = slow.join().unwrap();
     assert_eq!((done.status, done.json()), (200, json!({"slept": 800})));
     let logs = server.stop();
     logs.assert_sentinels(1);
     assert_eq!(without_sentinels(&logs.stdout), "sleeping 800 ms");
-    assert_eq!(without_sentinels(&logs.stderr), "Internal system error: System not ready, status is running.");
+    assert_eq!(
+        without_sentinels(&logs.stderr),
+        "Internal system error: System not ready, status is running."
+    );
 }
 
 #[test]
 fn overlapping_runs_proceed_with_concurrency() {
-    let server = Server::start("kit", &[("KIT_ACTION", "tricks"), ("__OW_ALLOW_CONCURRENT", "True")]);
+    let server = Server::start(
+        "kit",
+        &[("KIT_ACTION", "tricks"), ("__OW_ALLOW_CONCURRENT", "True")],
+    );
     let port = server.port;
     let n = 16;
     let started = std::time::Instant::now();
@@ -212,19 +344,38 @@ fn overlapping_runs_proceed_with_concurrency() {
         assert_eq!((r.status, r.json()), (200, json!({"slept": 600})));
     }
     // Sixteen 600 ms activations in far less than 16 x 600 ms: they overlapped.
-    assert!(started.elapsed() < Duration::from_millis(600 * 4), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_millis(600 * 4),
+        "{:?}",
+        started.elapsed()
+    );
     let logs = server.stop();
     logs.assert_sentinels(n);
     // As the kit's concurrent check: all sentinel lines together.
-    assert!(logs.stdout.contains(&format!("{SENTINEL}\n").repeat(n)), "{}", logs.stdout);
-    assert!(logs.stderr.contains(&format!("{SENTINEL}\n").repeat(n)), "{}", logs.stderr);
+    assert!(
+        logs.stdout.contains(&format!("{SENTINEL}\n").repeat(n)),
+        "{}",
+        logs.stdout
+    );
+    assert!(
+        logs.stderr.contains(&format!("{SENTINEL}\n").repeat(n)),
+        "{}",
+        logs.stderr
+    );
 }
 
 #[test]
 fn sigterm_lets_the_running_activation_finish() {
     let server = tricks();
     let port = server.port;
-    let slow = std::thread::spawn(move || request(port, "POST", "/run", br#"{"value":{"do":"sleep","ms":700}}"#));
+    let slow = std::thread::spawn(move || {
+        request(
+            port,
+            "POST",
+            "/run",
+            br#"{"value":{"do":"sleep","ms":700}}"#,
+        )
+    });
     std::thread::sleep(Duration::from_millis(250));
     let logs = server.stop();
     let r = slow.join().unwrap();
@@ -255,7 +406,12 @@ fn keep_alive_connections_are_served() {
     let mut writer = stream;
     for word in ["abc", "hello"] {
         let body = format!(r#"{{"value":{{"payload":"{word}"}}}}"#);
-        write!(writer, "POST /run HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}", body.len()).unwrap();
+        write!(
+            writer,
+            "POST /run HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
         let mut length = 0;
         loop {
             let mut line = String::new();
@@ -270,6 +426,9 @@ fn keep_alive_connections_are_served() {
         let mut body = vec![0; length];
         reader.read_exact(&mut body).unwrap();
         let reversed: String = word.chars().rev().collect();
-        assert_eq!(String::from_utf8(body).unwrap(), format!(r#"{{"reversed":"{reversed}"}}"#));
+        assert_eq!(
+            String::from_utf8(body).unwrap(),
+            format!(r#"{{"reversed":"{reversed}"}}"#)
+        );
     }
 }

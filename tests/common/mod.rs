@@ -28,7 +28,56 @@ pub fn example(name: &str) -> PathBuf {
         "example `{name}` is not built at {}: run `cargo test` (which builds examples) or `cargo build --examples`",
         path.display()
     );
+    // `cargo test --test X` does not rebuild examples: refuse a stale one
+    // rather than test old code.
+    let built = modified(&path);
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let own = [
+        root.join("examples").join(format!("{name}.rs")),
+        root.join("tests/fixtures").join(format!("{name}.rs")),
+    ];
+    let sources = ["src", "whisk-runtime/src", "whisk-macros/src"]
+        .iter()
+        .filter_map(|dir| newest_source(&root.join(dir)))
+        .chain(
+            own.into_iter()
+                .filter(|p| p.exists())
+                .map(|p| (modified(&p), p)),
+        );
+    for newer in sources {
+        if newer.0 > built {
+            panic!(
+                "example `{name}` is older than {}: run `cargo build --examples` (or plain `cargo test`)",
+                newer.1.display()
+            );
+        }
+    }
     path
+}
+
+fn modified(path: &std::path::Path) -> std::time::SystemTime {
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .unwrap_or(std::time::UNIX_EPOCH)
+}
+
+/// The most recently modified `.rs` file below `dir`.
+fn newest_source(dir: &std::path::Path) -> Option<(std::time::SystemTime, PathBuf)> {
+    let mut newest: Option<(std::time::SystemTime, PathBuf)> = None;
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let path = entry.path();
+        let candidate = if path.is_dir() {
+            newest_source(&path)
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            Some((modified(&path), path))
+        } else {
+            None
+        };
+        if let Some(c) = candidate.filter(|c| newest.as_ref().is_none_or(|n| c.0 > n.0)) {
+            newest = Some(c);
+        }
+    }
+    newest
 }
 
 /// A captured output stream of a child process.
@@ -81,7 +130,10 @@ impl Logs {
         for (name, stream) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
             assert_eq!(sentinels(stream), n, "sentinels on {name}: {stream:?}");
             let alone = stream.lines().filter(|l| *l == SENTINEL).count();
-            assert_eq!(alone, n, "sentinels alone on their line on {name}: {stream:?}");
+            assert_eq!(
+                alone, n,
+                "sentinels alone on their line on {name}: {stream:?}"
+            );
         }
     }
 }
@@ -104,7 +156,10 @@ impl Response {
 
     pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!("body is not JSON ({e}): {:?}", String::from_utf8_lossy(&self.body))
+            panic!(
+                "body is not JSON ({e}): {:?}",
+                String::from_utf8_lossy(&self.body)
+            )
         })
     }
 
@@ -114,7 +169,11 @@ impl Response {
 
     /// Every response of the protocol: JSON, exact Content-Length, no chunking.
     pub fn assert_framing(&self) {
-        assert_eq!(self.header("content-type"), Some("application/json"), "{self:?}");
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/json"),
+            "{self:?}"
+        );
         assert_eq!(
             self.header("content-length"),
             Some(self.body.len().to_string().as_str()),
@@ -160,9 +219,15 @@ impl Server {
                 break text.trim().parse().expect("port file holds a port");
             }
             if let Some(status) = child.try_wait().unwrap() {
-                panic!("the action exited at start-up with {status}: {}", stderr.text());
+                panic!(
+                    "the action exited at start-up with {status}: {}",
+                    stderr.text()
+                );
             }
-            assert!(started.elapsed() < Duration::from_secs(20), "the action did not start");
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "the action did not start"
+            );
             std::thread::sleep(Duration::from_millis(5));
         };
         Server {
@@ -241,7 +306,9 @@ pub fn wait_timeout(child: &mut Child, limit: Duration) -> std::process::ExitSta
 /// One HTTP/1.1 request on a fresh connection; reads the response to EOF.
 pub fn request(port: u16, method: &str, path: &str, body: &[u8]) -> Response {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
     let head = format!(
         "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nAccept: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()

@@ -86,7 +86,10 @@ pub(crate) fn decode<P: DeserializeOwned>(value: &RawValue) -> Result<P, Outcome
         let mut path = err.path().to_string();
         if path.len() > 64 {
             // Deeply nested input: the start of the path says enough.
-            let cut = (0..=60).rev().find(|&i| path.is_char_boundary(i)).unwrap_or(0);
+            let cut = (0..=60)
+                .rev()
+                .find(|&i| path.is_char_boundary(i))
+                .unwrap_or(0);
             path.truncate(cut);
             path.push('…');
         }
