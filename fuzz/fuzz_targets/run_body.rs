@@ -1,0 +1,62 @@
+//! Arbitrary `/run` bodies through the activation core, for a typed action and
+//! a `serde_json::Value` one. Whatever the input, the core must answer (no
+//! panic, no hang) with a status of the protocol and a JSON object or array.
+#![no_main]
+
+use std::sync::OnceLock;
+
+use libfuzzer_sys::fuzz_target;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use whisk_runtime::__bench::BenchCore;
+use whisk_runtime::{Action, Context, async_fn, sync_fn};
+
+#[derive(Deserialize)]
+struct Params {
+    payload: String,
+    #[allow(dead_code)]
+    count: Option<u32>,
+}
+
+#[derive(Serialize)]
+struct Reversed {
+    reversed: String,
+}
+
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    })
+}
+
+/// Runs `data` through a core of `action` and checks the answer.
+fn check<A: Action>(action: A, data: &[u8]) {
+    // Concurrency on: no `__OW_*` export, which is process-global.
+    let core = BenchCore::new(action, true);
+    let (status, body) = runtime().block_on(core.run_envelope(data));
+    assert!(matches!(status, 200 | 400 | 502), "status {status}");
+    let value: Value = serde_json::from_slice(&body).expect("the body is JSON");
+    assert!(value.is_object() || value.is_array(), "body {value}");
+    if status != 200 {
+        assert!(value.get("error").is_some(), "an error names the problem: {value}");
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    check(
+        sync_fn(|p: Params, _: Context| {
+            Ok::<_, String>(Reversed {
+                reversed: p.payload.chars().rev().collect(),
+            })
+        }),
+        data,
+    );
+    check(
+        async_fn(|v: Value, _: Context| async move { Ok::<_, String>(v) }),
+        data,
+    );
+});
