@@ -321,3 +321,26 @@ fn sigint_also_stops_gracefully() {
     assert!(logs.status.success(), "{:?}", logs.status);
     logs.assert_sentinels(1);
 }
+
+#[test]
+fn secrets_never_reach_logs_or_errors() {
+    let server = Server::start("kit", &[("KIT_ACTION", "tricks")]);
+    let bad = server.init(Some(
+        json!({"GOOD": "s3cret-env", "BAD=NAME": "s3cret-value"}),
+    ));
+    bad.assert_framing();
+    assert_eq!(bad.status, 400);
+    assert!(!bad.text().contains("s3cret"), "{}", bad.text());
+    for value in [
+        json!({"do": "panic"}),
+        json!({"do": "error"}),
+        json!("scalar"),
+    ] {
+        let body = json!({"value": value, "api_key": "uuid:s3cret-key", "activation_id": "a"});
+        let r = server.post("/run", body.to_string());
+        assert!(!r.text().contains("s3cret"), "{}", r.text());
+    }
+    let logs = server.stop();
+    assert!(!logs.stdout.contains("s3cret"), "{}", logs.stdout);
+    assert!(!logs.stderr.contains("s3cret"), "{}", logs.stderr);
+}
