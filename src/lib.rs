@@ -37,5 +37,7 @@ pub use whisk_runtime::{
 #[cfg(feature = "tracing")]
 pub use whisk_runtime::tracing;
 
+pub use whisk_runtime::web;
+
 #[doc(hidden)]
 pub use whisk_runtime::__private;

@@ -41,6 +41,7 @@ mod run;
 mod shutdown;
 mod state;
 mod trace;
+pub mod web;
 
 #[cfg(feature = "tracing")]
 #[path = "logging.rs"]
