@@ -735,3 +735,29 @@ fn whisk_mode_can_force_actionloop() {
     );
     assert!(proxy.finish().status.success());
 }
+
+#[test]
+fn shared_state_is_built_once_from_the_init_env() {
+    let mut proxy = Proxy::start("plain", true, &[("GREETING", "Ahoy")]);
+    assert_eq!(proxy.next().line, r#"{"ok":true}"#, "the ack");
+    for name in ["ann", "bob"] {
+        let answer = proxy.run_value(json!({ "name": name }));
+        assert_eq!(answer.json()["greeting"], format!("Ahoy, {name}!"));
+    }
+    let exit = proxy.finish();
+    assert_eq!(exit.status.code(), Some(0), "{exit:?}");
+    assert_eq!(exit.stdout.matches("state built").count(), 1, "{exit:?}");
+}
+
+#[test]
+fn a_failed_state_init_ends_the_process_before_the_ack() {
+    for ack in [true, false] {
+        let exit = Proxy::start("plain", ack, &[("GREETING", "")]).finish();
+        assert_eq!(exit.status.code(), Some(1), "{exit:?}");
+        assert_eq!(exit.results_tail, "", "no ack, no result: {exit:?}");
+        assert_eq!(
+            exit.stderr,
+            "The action failed to initialize: GREETING must not be empty\n"
+        );
+    }
+}

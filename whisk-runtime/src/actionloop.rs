@@ -21,11 +21,20 @@ pub(crate) fn detected() -> bool {
     ok && (stat.st_mode & libc::S_IFMT) == libc::S_IFIFO
 }
 
+/// How the loop ended without an I/O error.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Ended {
+    /// stdin reached EOF: the proxy is done with us.
+    Eof,
+    /// Building the action's state failed (logged on stderr).
+    InitFailed,
+}
+
 /// Serves activations until stdin ends.
 pub(crate) fn serve<A: Action>(
     core: &Core<A>,
     runtime: &tokio::runtime::Runtime,
-) -> io::Result<()> {
+) -> io::Result<Ended> {
     // SAFETY: fcntl on a descriptor number only changes its flags. The
     // result pipe's write end is ours alone: make it blocking (a parent may
     // leave O_NONBLOCK set, and a result larger than the pipe would then
@@ -41,6 +50,13 @@ pub(crate) fn serve<A: Action>(
     // SAFETY: fd 3 is the result pipe the proxy handed us; nothing else
     // in the process owns it.
     let mut results = io::BufWriter::new(unsafe { File::from_raw_fd(RESULT_FD) });
+    // Shared state is built before the ack: a failure (already logged on
+    // stderr) ends the process, which the proxy reports as a failed start
+    // (`Command exited abruptly during initialization.` with the ack,
+    // `command exited` without).
+    if runtime.block_on(core.prepare()).is_err() {
+        return Ok(Ended::InitFailed);
+    }
     if std::env::var_os("__OW_WAIT_FOR_ACK").is_some_and(|v| !v.is_empty()) {
         results.write_all(b"{\"ok\":true}\n")?;
         results.flush()?;
@@ -50,7 +66,7 @@ pub(crate) fn serve<A: Action>(
     loop {
         line.clear();
         if stdin.read_until(b'\n', &mut line)? == 0 {
-            return Ok(()); // EOF: the proxy is done with us.
+            return Ok(Ended::Eof);
         }
         let outcome = runtime.block_on(core.run_envelope(&line));
         // The proxy writes its sentinels as soon as it reads fd 3, so the

@@ -403,14 +403,20 @@ impl<A: Action> Core<A> {
                 Err(panic) => panicked(panic),
             },
             Work::Blocking(f) => {
-                let blocking = move || span.in_scope(|| catch_unwind(AssertUnwindSafe(f)));
-                match tokio::task::spawn_blocking(blocking).await {
-                    Ok(Ok(outcome)) => outcome,
-                    Ok(Err(panic)) => panicked(panic),
-                    Err(e) => Outcome::error(
-                        Kind::DeveloperError,
-                        format!("The action was cancelled: {e}"),
-                    ),
+                let call = move || span.in_scope(|| catch_unwind(AssertUnwindSafe(f)));
+                // On the HTTP server's multi-thread runtime the function runs
+                // right here, while tokio hands this worker's other tasks to
+                // another thread: no hop to a pool thread and back, and the
+                // server keeps serving. On a current-thread runtime (the
+                // sequential ActionLoop and exec transports) nothing else
+                // needs the thread.
+                let result = match tokio::runtime::Handle::current().runtime_flavor() {
+                    tokio::runtime::RuntimeFlavor::CurrentThread => call(),
+                    _ => tokio::task::block_in_place(call),
+                };
+                match result {
+                    Ok(outcome) => outcome,
+                    Err(panic) => panicked(panic),
                 }
             }
         }

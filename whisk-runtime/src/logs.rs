@@ -5,15 +5,17 @@
 //! `print!("no newline")` would glue the sentinel to its text, and nothing in
 //! Rust's `Stdout` tells whether the last byte written was a newline. So at
 //! start-up the runtime puts a pipe in front of fd 1 and fd 2 and a small pump
-//! thread forwards every byte to the real streams, remembering whether each
-//! stream stands at the start of a line. At the end of an activation the pump
-//! drains what the action wrote, adds `\n` where a line is unfinished, and then
-//! writes the tail (the sentinel, or in exec mode the result line) in one
-//! `write`. When the pipes cannot be set up the tails are written directly.
+//! thread forwards every byte to the real streams as it comes, remembering
+//! whether each stream stands at the start of a line. At the end of an
+//! activation the activation itself, under the same lock, drains what is
+//! left in the pipes, adds `\n` where a line is unfinished, and writes the
+//! tail (the sentinel, or in exec mode the result line) in one `write`: no
+//! round trip to the pump thread. When the pipes cannot be set up the tails
+//! are written directly.
 
 use std::io::{self, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// The line OpenWhisk waits for on both streams after each activation.
 pub(crate) const SENTINEL: &[u8] = b"XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX\n";
@@ -66,65 +68,36 @@ pub(crate) fn drain() {
     }
 }
 
-struct Job {
-    out: Vec<u8>,
-    err: Vec<u8>,
-    finish_lines: bool,
-}
-
-#[derive(Default)]
-struct State {
-    job: Option<Job>,
-    requested: u64,
-    completed: u64,
-}
-
+/// The two diverted streams. Whoever holds the lock (the pump thread when the
+/// action writes, or the activation when it ends) drains the pipes into the
+/// real streams, so the end of an activation never waits for another thread.
 struct Pump {
-    /// One `finish` at a time.
-    turn: Mutex<()>,
-    state: Arc<(Mutex<State>, Condvar)>,
-    /// Write end of the control pipe that wakes the pump thread.
-    wake: OwnedFd,
+    streams: Arc<Mutex<[Stream; 2]>>,
 }
 
 impl Pump {
     fn start() -> io::Result<Pump> {
         let out = Stream::divert(libc::STDOUT_FILENO)?;
         let err = Stream::divert(libc::STDERR_FILENO)?;
-        let (wake_read, wake) = pipe()?;
-        set_nonblocking(&wake_read)?;
         // Both pipes are ready: only now swap them in, so a failure above
         // leaves the real streams untouched.
         out.swap_in()?;
         err.swap_in()?;
-        let state = Arc::new((Mutex::new(State::default()), Condvar::new()));
-        let shared = Arc::clone(&state);
+        let streams = Arc::new(Mutex::new([out, err]));
+        let shared = Arc::clone(&streams);
         std::thread::Builder::new()
             .name("whisk-logs".into())
-            .spawn(move || pump_loop([out, err], wake_read, &shared))?;
-        Ok(Pump {
-            turn: Mutex::new(()),
-            state,
-            wake,
-        })
+            .spawn(move || pump_loop(&shared))?;
+        Ok(Pump { streams })
     }
 
+    /// Forwards what the action wrote, finishes its lines, writes the tails.
     fn finish(&self, out: &[u8], err: &[u8], finish_lines: bool) {
-        let _turn = self.turn.lock().unwrap_or_else(|e| e.into_inner());
-        let (lock, done) = &*self.state;
-        let mut state = lock.lock().unwrap_or_else(|e| e.into_inner());
-        state.job = Some(Job {
-            out: out.to_vec(),
-            err: err.to_vec(),
-            finish_lines,
-        });
-        state.requested += 1;
-        let ticket = state.requested;
-        drop(state);
-        write_all(self.wake.as_raw_fd(), b"!");
-        let mut state = lock.lock().unwrap_or_else(|e| e.into_inner());
-        while state.completed < ticket {
-            state = done.wait(state).unwrap_or_else(|e| e.into_inner());
+        let mut streams = self.streams.lock().unwrap_or_else(|e| e.into_inner());
+        let mut buf = [0u8; 16 * 1024];
+        for (stream, tail) in streams.iter_mut().zip([out, err]) {
+            stream.forward(&mut buf);
+            stream.finish(tail, finish_lines);
         }
     }
 }
@@ -211,51 +184,33 @@ impl Stream {
     }
 }
 
-fn pump_loop(mut streams: [Stream; 2], wake: OwnedFd, state: &(Mutex<State>, Condvar)) {
+/// Forwards the action's output as it comes, so a chatty action never fills
+/// the pipes between two activations.
+fn pump_loop(streams: &Mutex<[Stream; 2]>) {
+    let lock = || streams.lock().unwrap_or_else(|e| e.into_inner());
     // The write ends now live on fds 1 and 2; drop our extra copies so that
     // the pipes report EOF if those are ever closed.
-    for stream in &mut streams {
+    for stream in lock().iter_mut() {
         stream.write = None;
     }
     let mut buf = vec![0u8; 64 * 1024];
     loop {
-        let mut fds = [
-            poll_fd(&streams[0]),
-            poll_fd(&streams[1]),
-            libc::pollfd {
-                fd: wake.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            },
-        ];
-        // SAFETY: `fds` is a valid array of three pollfd structs.
+        let mut fds = {
+            let streams = lock();
+            [poll_fd(&streams[0]), poll_fd(&streams[1])]
+        };
+        if fds.iter().all(|fd| fd.fd < 0) {
+            return; // Both streams were closed for good.
+        }
+        // SAFETY: `fds` is a valid array of two pollfd structs.
         let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) };
-        if n < 0 {
+        if n <= 0 {
             continue; // EINTR
         }
+        let mut streams = lock();
         for (stream, fd) in streams.iter_mut().zip(&fds) {
             if fd.revents != 0 {
                 stream.forward(&mut buf);
-            }
-        }
-        if fds[2].revents != 0 {
-            let mut sink = [0u8; 64];
-            // SAFETY: reading into a local buffer from a descriptor we own.
-            while unsafe { libc::read(wake.as_raw_fd(), sink.as_mut_ptr().cast(), sink.len()) } > 0
-            {
-            }
-            let (lock, done) = state;
-            let job = lock.lock().unwrap_or_else(|e| e.into_inner()).job.take();
-            if let Some(job) = job {
-                // Everything the action wrote before asking is in the pipes
-                // now: forward it, then the tails.
-                for stream in &mut streams {
-                    stream.forward(&mut buf);
-                }
-                streams[0].finish(&job.out, job.finish_lines);
-                streams[1].finish(&job.err, job.finish_lines);
-                lock.lock().unwrap_or_else(|e| e.into_inner()).completed += 1;
-                done.notify_all();
             }
         }
     }

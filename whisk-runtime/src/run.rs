@@ -60,10 +60,18 @@ pub fn run_with<A: Action>(config: Config, action: A) -> ExitCode {
             Mode::Http
         }
     });
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    // HTTP: a multi-thread runtime with one worker, so that a sync action
+    // runs in place (`block_in_place`) while the server goes on answering.
+    // ActionLoop and exec handle one activation at a time: one thread.
+    let mut builder = match mode {
+        Mode::Http => {
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            builder.worker_threads(1);
+            builder
+        }
+        Mode::ActionLoop | Mode::Exec => tokio::runtime::Builder::new_current_thread(),
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("whisk: cannot start the async runtime: {e}");
@@ -89,7 +97,8 @@ pub fn run_with<A: Action>(config: Config, action: A) -> ExitCode {
         Mode::ActionLoop => {
             let core = Core::new(action, false);
             match actionloop::serve(&core, &runtime) {
-                Ok(()) => ExitCode::SUCCESS,
+                Ok(actionloop::Ended::Eof) => ExitCode::SUCCESS,
+                Ok(actionloop::Ended::InitFailed) => ExitCode::FAILURE,
                 Err(e) => {
                     eprintln!("whisk: the ActionLoop connection failed: {e}");
                     ExitCode::FAILURE
