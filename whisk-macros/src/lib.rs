@@ -1,14 +1,20 @@
 //! The `#[whisk::action]` attribute. Use it through the `whisk` crate.
 //!
 //! The attribute only adapts the signature: it keeps the function as written
-//! and generates a `main` beside it that calls `whisk::run` with
-//! `whisk::sync_fn` or `whisk::async_fn`. Every misuse is a `syn::Error` with
-//! the span of the offending token, all reported at once; a `main` is emitted
-//! even then, so no second, confusing error follows.
+//! and generates a `main` beside it that serves it with `whisk::run`,
+//! through `whisk::__private::run_sync` or `run_async`. Those take every
+//! type of the signature as an explicit generic argument that keeps the span
+//! of the user's token, so the compiler reports a type the action cannot use
+//! once, at that token, with a message that says what an action needs.
+//!
+//! Every misuse the attribute can see is a `syn::Error` with the span of the
+//! offending tokens, all reported at once. A `main` is emitted even then (an
+//! empty one when the function cannot be served), so that no second,
+//! confusing error follows, such as "`main` function not found".
 
 use proc_macro::TokenStream;
-use proc_macro2::{Span, TokenStream as TokenStream2};
-use quote::{ToTokens, format_ident, quote, quote_spanned};
+use proc_macro2::{Ident, Span, TokenStream as TokenStream2, TokenTree};
+use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{FnArg, GenericArgument, ItemFn, PathArguments, ReturnType, Type};
 
@@ -26,8 +32,9 @@ use syn::{FnArg, GenericArgument, ItemFn, PathArguments, ReturnType, Type};
 /// ```
 ///
 /// with `P: serde::de::DeserializeOwned`, `O: serde::Serialize`, and `E`
-/// any `Display` type or `whisk::Error`. The function stays callable from
-/// your own code and tests.
+/// any `Display` type or `whisk::Error`. The result may be spelled through
+/// an alias (`type Result<T> = std::result::Result<T, MyError>;`). The
+/// function stays callable from your own code and tests.
 #[proc_macro_attribute]
 pub fn action(args: TokenStream, item: TokenStream) -> TokenStream {
     expand(args.into(), item.into()).into()
@@ -36,12 +43,12 @@ pub fn action(args: TokenStream, item: TokenStream) -> TokenStream {
 fn expand(args: TokenStream2, item: TokenStream2) -> TokenStream2 {
     let mut errors = Errors::default();
     if !args.is_empty() {
-        errors.push(
-            args.span(),
+        errors.push_spanned(
+            &args,
             "`#[whisk::action]` takes no arguments: write `#[whisk::action]`",
         );
     }
-    let function: ItemFn = match syn::parse2(item.clone()) {
+    let mut function: ItemFn = match syn::parse2(item.clone()) {
         Ok(function) => function,
         Err(_) => {
             errors.push(
@@ -56,154 +63,250 @@ fn expand(args: TokenStream2, item: TokenStream2) -> TokenStream2 {
             );
         }
     };
-    let main = check(&function, &mut errors);
+    let main = check(&mut function, &mut errors);
     errors.emit_with(function.to_token_stream(), main)
 }
 
-/// Checks the signature; returns the `main` to generate (a plain empty one
-/// when there are errors).
-fn check(function: &ItemFn, errors: &mut Errors) -> TokenStream2 {
-    let sig = &function.sig;
-    let name = &sig.ident;
-    if name == "main" {
+/// What the signature allows the attribute to generate.
+enum Shape<'a> {
+    /// Nothing can be served: emit an empty `main`, so that the only errors
+    /// are the attribute's.
+    Broken,
+    /// A method: it sits in an `impl` or a trait, where a `main` would be
+    /// an associated function; emit none.
+    Method,
+    /// The types to check and serve.
+    Served(Signature<'a>),
+}
+
+struct Signature<'a> {
+    params: &'a Type,
+    context: Option<&'a Type>,
+    result: &'a Type,
+}
+
+/// Checks the signature; returns the `main` to generate. A function called
+/// `main` is renamed, so that the error about its name is the only one.
+fn check(function: &mut ItemFn, errors: &mut Errors) -> TokenStream2 {
+    if function.sig.ident == "main" {
         errors.push(
-            name.span(),
+            function.sig.ident.span(),
             "the action cannot be called `main`: `#[whisk::action]` generates `main`; \
              rename the function, e.g. `fn handle`",
         );
+        function.sig.ident = Ident::new("__whisk_action_named_main", function.sig.ident.span());
     }
-    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
-        errors.push(
-            sig.generics.span(),
+    let sig = &function.sig;
+    match shape(sig, errors) {
+        Shape::Broken => quote!(
+            fn main() {}
+        ),
+        Shape::Method => TokenStream2::new(),
+        Shape::Served(signature) => serve(sig, &signature),
+    }
+}
+
+fn shape<'a>(sig: &'a syn::Signature, errors: &mut Errors) -> Shape<'a> {
+    let mut broken = false;
+    if !sig.generics.params.is_empty() {
+        broken = true;
+        errors.push_spanned(
+            &sig.generics,
             "an action cannot be generic: its parameter and result types must be concrete",
         );
     }
-    if let Some(constness) = &sig.constness {
-        errors.push(constness.span(), "an action cannot be a `const fn`");
+    if let Some(where_clause) = &sig.generics.where_clause {
+        broken = true;
+        errors.push_spanned(
+            where_clause,
+            "an action cannot have a `where` clause: its parameter and result types must be concrete",
+        );
     }
-    if let Some(unsafety) = &sig.unsafety {
-        errors.push(unsafety.span(), "an action cannot be an `unsafe fn`");
+    // `const` and `extern "C"` functions can still be served: report them,
+    // and check the types all the same.
+    if let Some(constness) = &sig.constness {
+        errors.push(constness.span, "an action cannot be a `const fn`");
     }
     if let Some(abi) = &sig.abi {
-        errors.push(abi.span(), "an action cannot have an `extern` ABI");
+        errors.push_spanned(abi, "an action cannot have an `extern` ABI");
+    }
+    if let Some(unsafety) = &sig.unsafety {
+        broken = true;
+        errors.push(unsafety.span, "an action cannot be an `unsafe fn`");
     }
     if let Some(variadic) = &sig.variadic {
-        errors.push(variadic.span(), "an action cannot be variadic");
+        broken = true;
+        errors.push_spanned(variadic, "an action cannot be variadic");
     }
 
+    let mut method = false;
     let mut types = Vec::new();
     for (index, input) in sig.inputs.iter().enumerate() {
         match input {
-            FnArg::Receiver(receiver) => errors.push(
-                receiver.span(),
-                "an action is a free function, not a method: remove `self`",
-            ),
-            FnArg::Typed(typed) if index >= 2 => errors.push(
-                typed.span(),
-                "an action takes at most two parameters: `(params: P)` or \
-                 `(params: P, ctx: whisk::Context)`",
-            ),
+            FnArg::Receiver(receiver) => {
+                method = true;
+                errors.push_spanned(
+                    receiver,
+                    "an action is a free function, not a method: remove `self` \
+                     and move the function out of the `impl`",
+                );
+            }
+            FnArg::Typed(typed) if index >= 2 => {
+                broken = true;
+                errors.push_spanned(
+                    typed,
+                    "an action takes at most two parameters: `(params: P)` or \
+                     `(params: P, ctx: whisk::Context)`",
+                );
+            }
+            FnArg::Typed(typed) if has_impl_trait(&typed.ty) => {
+                broken = true;
+                errors.push_spanned(
+                    &typed.ty,
+                    "an action cannot be generic: `impl Trait` in a parameter is a type \
+                     parameter; name the concrete type",
+                );
+            }
+            // The type checks would say "not general enough", at the attribute.
+            FnArg::Typed(typed) if index == 0 && matches!(&*typed.ty, Type::Reference(_)) => {
+                broken = true;
+                errors.push_spanned(
+                    &typed.ty,
+                    "an action's parameters are deserialized into an owned value: \
+                     take an owned type, e.g. `String` rather than `&str`",
+                );
+            }
             FnArg::Typed(typed) => types.push(&*typed.ty),
         }
     }
     if sig.inputs.is_empty() {
+        broken = true;
         errors.push(
             sig.paren_token.span.join(),
             "an action takes its parameters: `(params: P)` or `(params: P, ctx: whisk::Context)`; \
              use `serde_json::Value` to accept anything",
         );
     }
-
     let result = match &sig.output {
+        ReturnType::Type(_, ty) => Some(&**ty),
         ReturnType::Default => {
+            broken = true;
             errors.push(
                 sig.paren_token.span.close(),
                 "an action must return `Result<Output, Error>`: add a return type",
             );
             None
         }
-        ReturnType::Type(_, ty) => match result_arguments(ty) {
-            Some(arguments) => Some(arguments),
-            None => {
-                errors.push(
-                    ty.span(),
-                    "an action must return `Result<Output, Error>` (Output: Serialize, \
-                     Error: Display or whisk::Error)",
-                );
-                None
+    };
+
+    match (method, broken, result) {
+        (true, _, _) => Shape::Method,
+        (false, false, Some(result)) if !types.is_empty() => Shape::Served(Signature {
+            params: types[0],
+            context: types.get(1).copied(),
+            result,
+        }),
+        _ => Shape::Broken,
+    }
+}
+
+/// The generated `main`: the function goes to `whisk::__private::run_sync` (or
+/// `run_async`) with each type of its signature as a generic argument that
+/// keeps the span of the user's token, so that a type the action cannot
+/// use is reported once, there, with the message of the bound it misses.
+fn serve(sig: &syn::Signature, signature: &Signature) -> TokenStream2 {
+    let name = &sig.ident;
+    let params = signature.params;
+    // Always a closure, whose parameter types come from the generic
+    // arguments (a function item would not do for an `extern "C" fn`). With
+    // one parameter, the closure ignores the context; with two, `C` is the
+    // type written in the signature, which `ActionContext` checks.
+    let (context, function) = match signature.context {
+        Some(context) => (
+            context.to_token_stream(),
+            quote!(|__whisk_params, __whisk_ctx| #name(__whisk_params, __whisk_ctx)),
+        ),
+        None => (
+            quote!(::whisk::Context),
+            quote!(|__whisk_params, _| #name(__whisk_params)),
+        ),
+    };
+    // The result, and its output and error types when they are spelled out
+    // (`Result<O, E>`); otherwise (an alias such as `io::Result<T>`) they
+    // are inferred, and checked at the return type. `impl Trait` cannot be
+    // named in a generic argument, so it is inferred too.
+    let result = signature.result;
+    let infer = |ty: &Type| {
+        let span = ty.span();
+        quote_spanned!(span=> _)
+    };
+    let nameable = |ty: &Type| {
+        if has_impl_trait(ty) {
+            infer(ty)
+        } else {
+            ty.to_token_stream()
+        }
+    };
+    let (output, error) = match result_arguments(result) {
+        Some((output, error)) => (nameable(output), nameable(error)),
+        None => (infer(result), infer(result)),
+    };
+    let result = nameable(result);
+    let call = match &sig.asyncness {
+        Some(asyncness) => {
+            // A future that is not `Send` is reported at `async`.
+            let future = quote_spanned!(asyncness.span=> _);
+            quote! {
+                ::whisk::__private::run_async::<#params, #context, #result, #output, #error, _, #future>(
+                    #function
+                )
             }
+        }
+        None => quote! {
+            ::whisk::__private::run_sync::<#params, #context, #result, #output, #error, _>(#function)
         },
     };
-
-    if errors.any() {
-        return quote!(
-            fn main() {}
-        );
-    }
-
-    let params = format_ident!("__whisk_params");
-    let ctx = format_ident!("__whisk_ctx");
-    let param_ty = types[0];
-    let call = if types.len() == 2 {
-        quote!(#name(#params, #ctx))
-    } else {
-        quote!(#name(#params))
-    };
-    let constructor = if sig.asyncness.is_some() {
-        quote!(::whisk::async_fn)
-    } else {
-        quote!(::whisk::sync_fn)
-    };
-    let mut assertions = vec![quote_spanned! {param_ty.span()=>
-        ::whisk::__private::assert_params::<#param_ty>();
-    }];
-    if let Some(ctx_ty) = types.get(1) {
-        assertions.push(quote_spanned! {ctx_ty.span()=>
-            ::whisk::__private::assert_context::<#ctx_ty>();
-        });
-    }
-    if let Some((output, error)) = result {
-        if let Some(output) = output {
-            assertions.push(quote_spanned! {output.span()=>
-                ::whisk::__private::assert_output::<#output>();
-            });
-        }
-        if let Some(error) = error {
-            assertions.push(quote_spanned! {error.span()=>
-                ::whisk::__private::assert_error::<#error>();
-            });
-        }
-    }
-    let main_span = Span::call_site();
-    quote_spanned! {main_span=>
+    quote! {
         fn main() -> ::std::process::ExitCode {
-            #(#assertions)*
-            ::whisk::run(#constructor(|#params: #param_ty, #ctx: ::whisk::Context| #call))
+            #call
         }
     }
 }
 
-/// `Some((Output, Error))` when `ty` is a path ending in `Result`; either
-/// argument is `None` when not spelled out (a `Result<T>` alias).
-fn result_arguments(ty: &Type) -> Option<(Option<&Type>, Option<&Type>)> {
+/// `Some((Output, Error))` when `ty` is spelled `Result<Output, Error>`
+/// (any path ending in `Result` with two type arguments).
+fn result_arguments(ty: &Type) -> Option<(&Type, &Type)> {
     let Type::Path(path) = ty else { return None };
+    if path.qself.is_some() {
+        return None;
+    }
     let last = path.path.segments.last()?;
     if last.ident != "Result" {
         return None;
     }
-    let mut types = match &last.arguments {
-        PathArguments::AngleBracketed(args) => args
-            .args
-            .iter()
-            .filter_map(|a| match a {
-                GenericArgument::Type(t) => Some(t),
-                _ => None,
-            })
-            .collect::<Vec<_>>()
-            .into_iter(),
-        _ => Vec::new().into_iter(),
+    let PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
     };
-    Some((types.next(), types.next()))
+    let mut types = args.args.iter().map(|a| match a {
+        GenericArgument::Type(t) => Some(t),
+        _ => None,
+    });
+    match (types.next(), types.next(), types.next()) {
+        (Some(Some(output)), Some(Some(error)), None) => Some((output, error)),
+        _ => None,
+    }
+}
+
+/// Whether `impl Trait` appears anywhere in the type.
+fn has_impl_trait(ty: &Type) -> bool {
+    fn walk(tokens: TokenStream2) -> bool {
+        tokens.into_iter().any(|token| match token {
+            TokenTree::Ident(ident) => ident == "impl",
+            TokenTree::Group(group) => walk(group.stream()),
+            _ => false,
+        })
+    }
+    walk(ty.to_token_stream())
 }
 
 fn first_token_span(tokens: &TokenStream2) -> Span {
@@ -219,21 +322,130 @@ fn first_token_span(tokens: &TokenStream2) -> Span {
 struct Errors(Option<syn::Error>);
 
 impl Errors {
+    /// An error at one token.
     fn push(&mut self, span: Span, message: &str) {
-        let error = syn::Error::new(span, message);
+        self.add(syn::Error::new(span, message));
+    }
+
+    /// An error that underlines all of `tokens`, from the first to the last.
+    fn push_spanned(&mut self, tokens: impl ToTokens, message: &str) {
+        self.add(syn::Error::new_spanned(tokens, message));
+    }
+
+    fn add(&mut self, error: syn::Error) {
         match &mut self.0 {
             Some(all) => all.combine(error),
             None => self.0 = Some(error),
         }
     }
 
-    fn any(&self) -> bool {
-        self.0.is_some()
-    }
-
     /// The item as written, the generated `main`, and the errors.
     fn emit_with(self, item: TokenStream2, main: TokenStream2) -> TokenStream2 {
         let errors = self.0.map(|e| e.to_compile_error());
         quote!(#item #main #errors)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expand_str(args: &str, item: &str) -> String {
+        let args: TokenStream2 = args.parse().unwrap();
+        let item: TokenStream2 = item.parse().unwrap();
+        expand(args, item).to_string()
+    }
+
+    fn errors(expanded: &str) -> usize {
+        expanded.matches("compile_error").count()
+    }
+
+    #[test]
+    fn a_valid_action_gets_a_main_and_no_error() {
+        let out = expand_str("", "fn f(p: Value) -> Result<Value, String> { Ok(p) }");
+        assert_eq!(errors(&out), 0, "{out}");
+        assert!(
+            out.contains("fn main () -> :: std :: process :: ExitCode"),
+            "{out}"
+        );
+        assert!(out.contains("run_sync :: < Value , :: whisk :: Context , Result < Value , String > , Value , String , _ >"), "{out}");
+    }
+
+    #[test]
+    fn an_async_action_goes_to_run_async() {
+        let out = expand_str(
+            "",
+            "async fn f(p: Value, c: whisk::Context) -> Result<Value, String> { Ok(p) }",
+        );
+        assert_eq!(errors(&out), 0, "{out}");
+        assert!(
+            out.contains("run_async :: < Value , whisk :: Context ,"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn every_misuse_is_reported_and_a_main_is_still_emitted() {
+        let out = expand_str(
+            "x",
+            "async unsafe fn main<T>(p: Value, c: whisk::Context, x: T) where T: Copy {}",
+        );
+        // arguments, name, generics, where clause, unsafe, third parameter,
+        // return type.
+        assert_eq!(errors(&out), 7, "{out}");
+        assert!(out.contains("fn main () { }"), "{out}");
+        assert!(out.contains("fn __whisk_action_named_main"), "{out}");
+    }
+
+    #[test]
+    fn not_a_function_keeps_the_item_and_emits_main() {
+        let out = expand_str("", "struct S;");
+        assert_eq!(errors(&out), 1, "{out}");
+        assert!(out.starts_with("struct S ;"), "{out}");
+        assert!(out.contains("fn main () { }"), "{out}");
+    }
+
+    #[test]
+    fn a_method_gets_no_main() {
+        let out = expand_str(
+            "",
+            "fn f(&self, p: Value) -> Result<Value, String> { Ok(p) }",
+        );
+        assert_eq!(errors(&out), 1, "{out}");
+        assert!(!out.contains("fn main"), "{out}");
+    }
+
+    #[test]
+    fn result_arguments_only_when_spelled_out() {
+        let ty = |s: &str| syn::parse_str::<Type>(s).unwrap();
+        let spelled = |s: &str| {
+            result_arguments(&ty(s)).map(|(o, e)| {
+                (
+                    o.to_token_stream().to_string(),
+                    e.to_token_stream().to_string(),
+                )
+            })
+        };
+        assert_eq!(
+            spelled("Result<Value, String>"),
+            Some(("Value".into(), "String".into()))
+        );
+        assert_eq!(
+            spelled("std::result::Result<Vec<u8>, whisk::Error>"),
+            Some(("Vec < u8 >".into(), "whisk :: Error".into()))
+        );
+        assert_eq!(spelled("io::Result<Value>"), None);
+        assert_eq!(spelled("R<Value>"), None);
+        assert_eq!(spelled("String"), None);
+        assert_eq!(spelled("<X as Y>::Result<A, B>"), None);
+    }
+
+    #[test]
+    fn impl_trait_is_found_at_any_depth() {
+        let ty = |s: &str| syn::parse_str::<Type>(s).unwrap();
+        assert!(has_impl_trait(&ty("impl Serialize")));
+        assert!(has_impl_trait(&ty("Result<impl Serialize, String>")));
+        assert!(has_impl_trait(&ty("Vec<(u8, impl Debug)>")));
+        assert!(!has_impl_trait(&ty("Result<Vec<u8>, Box<dyn Error>>")));
     }
 }

@@ -68,16 +68,27 @@ pub mod __bench;
 #[doc(hidden)]
 pub mod __private {
     //! Used by the code `#[whisk::action]` generates; not a public API.
-    //! Each check carries a message that says what an action needs.
+    //!
+    //! The attribute only adapts the signature: it passes the function to
+    //! [`run_sync`] or [`run_async`] with every type of the signature spelled out
+    //! as a generic argument, carrying the span of the user's token. A bound
+    //! that fails is then reported once, at that token, with the message of
+    //! the marker trait below that says what an action needs.
+
+    use std::future::Future;
+    use std::process::ExitCode;
+
     use serde::Serialize;
     use serde::de::DeserializeOwned;
+
+    use crate::{Context, IntoErrorValue};
 
     #[diagnostic::on_unimplemented(
         message = "`{Self}` cannot be an action's parameters: it does not implement `serde::Deserialize`",
         label = "the parameters must implement `serde::de::DeserializeOwned`",
         note = "add `#[derive(serde::Deserialize)]` to the type, or take `serde_json::Value`"
     )]
-    pub trait ActionParams {}
+    pub trait ActionParams: DeserializeOwned {}
     impl<T: DeserializeOwned> ActionParams for T {}
 
     #[diagnostic::on_unimplemented(
@@ -85,22 +96,79 @@ pub mod __private {
         label = "the output must implement `serde::Serialize`",
         note = "add `#[derive(serde::Serialize)]` to the type, or return `serde_json::Value`"
     )]
-    pub trait ActionOutput {}
+    pub trait ActionOutput: Serialize {}
     impl<T: Serialize> ActionOutput for T {}
 
     #[diagnostic::on_unimplemented(
         message = "the second parameter of an action must be `whisk::Context`, not `{Self}`",
         label = "expected `whisk::Context`"
     )]
-    pub trait ActionContext {}
-    impl ActionContext for crate::Context {}
+    pub trait ActionContext {
+        /// The context as the action takes it.
+        fn from_context(ctx: Context) -> Self;
+    }
+    impl ActionContext for Context {
+        fn from_context(ctx: Context) -> Self {
+            ctx
+        }
+    }
 
-    /// Checks the parameter type at its own span.
-    pub fn assert_params<T: ActionParams>() {}
-    /// Checks the output type at its own span.
-    pub fn assert_output<T: ActionOutput>() {}
-    /// Checks the error type at its own span.
-    pub fn assert_error<T: crate::IntoErrorValue>() {}
-    /// Checks the context type at its own span.
-    pub fn assert_context<T: ActionContext>() {}
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` cannot be an action's result: an action returns `Result<Output, Error>`",
+        label = "expected `Result<Output, Error>`",
+        note = "return `Result<O, E>` with `O: serde::Serialize`, and `E: std::fmt::Display` or `whisk::Error`"
+    )]
+    pub trait ActionResult {
+        /// `O` of `Result<O, E>`.
+        type Output;
+        /// `E` of `Result<O, E>`.
+        type Error;
+        /// The result as the runtime takes it (through an alias, say).
+        fn into_result(self) -> Result<Self::Output, Self::Error>;
+    }
+    impl<O, E> ActionResult for Result<O, E> {
+        type Output = O;
+        type Error = E;
+        fn into_result(self) -> Self {
+            self
+        }
+    }
+
+    /// Serves `f(params, ctx) -> R` (a sync action) with [`run`](crate::run).
+    ///
+    /// Only `F`'s bound involves the function itself, and it holds by
+    /// construction; the others check one type of the signature each. The
+    /// result is a plain `ExitCode`: an `impl Action` would check the bounds
+    /// a second time, at the span of the whole call.
+    pub fn run_sync<P, C, R, O, E, F>(f: F) -> ExitCode
+    where
+        P: ActionParams + Send + 'static,
+        C: ActionContext,
+        R: ActionResult<Output = O, Error = E>,
+        O: ActionOutput,
+        E: IntoErrorValue,
+        F: Fn(P, C) -> R + Send + Sync + 'static,
+    {
+        crate::run(crate::sync_fn(move |params: P, ctx: Context| {
+            f(params, C::from_context(ctx)).into_result()
+        }))
+    }
+
+    /// Serves `async f(params, ctx) -> R` (an async action) with
+    /// [`run`](crate::run).
+    pub fn run_async<P, C, R, O, E, F, Fut>(f: F) -> ExitCode
+    where
+        P: ActionParams + Send + 'static,
+        C: ActionContext,
+        R: ActionResult<Output = O, Error = E>,
+        O: ActionOutput,
+        E: IntoErrorValue,
+        F: Fn(P, C) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = R> + Send + 'static,
+    {
+        crate::run(crate::async_fn(move |params: P, ctx: Context| {
+            let future = f(params, C::from_context(ctx));
+            async move { future.await.into_result() }
+        }))
+    }
 }

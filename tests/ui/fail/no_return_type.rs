@@ -1,0 +1,6 @@
+use serde_json::Value;
+
+#[whisk::action]
+fn log(params: Value) {
+    println!("{params}");
+}

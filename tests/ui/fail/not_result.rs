@@ -1,0 +1,6 @@
+use serde_json::Value;
+
+#[whisk::action]
+fn echo(params: Value) -> String {
+    params.to_string()
+}

@@ -1,0 +1,4 @@
+#[whisk::action]
+struct Params {
+    name: String,
+}
