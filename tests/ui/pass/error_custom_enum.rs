@@ -7,14 +7,14 @@ use serde_json::{Value, json};
 #[derive(Debug)]
 enum CheckError {
     NotAnObject,
-    Empty,
+    TooManyFields,
 }
 
 impl fmt::Display for CheckError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CheckError::NotAnObject => f.write_str("expected an object"),
-            CheckError::Empty => f.write_str("expected at least one field"),
+            CheckError::TooManyFields => f.write_str("expected at most 100 fields"),
         }
     }
 }
@@ -25,7 +25,7 @@ fn check(params: Value) -> Result<Value, CheckError> {
         return Err(CheckError::NotAnObject);
     };
     if fields.len() > 100 {
-        return Err(CheckError::Empty);
+        return Err(CheckError::TooManyFields);
     }
     Ok(json!({ "fields": fields.len() }))
 }
