@@ -16,6 +16,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::action::{Action, Invocation, Work};
+use crate::busy::Responder;
 use crate::context::Context;
 use crate::error::IntoErrorValue;
 use crate::trace;
@@ -259,6 +260,8 @@ pub(crate) struct Core<A> {
     initialized: tokio::sync::Mutex<bool>,
     busy: AtomicBool,
     exported: Mutex<Vec<String>>,
+    /// Refuses requests while a sync action holds the server's thread.
+    responder: Option<Responder>,
 }
 
 /// Held while a non-concurrent activation runs.
@@ -278,7 +281,13 @@ impl<A: Action> Core<A> {
             initialized: tokio::sync::Mutex::new(false),
             busy: AtomicBool::new(false),
             exported: Mutex::new(Vec::new()),
+            responder: None,
         }
+    }
+
+    /// Sets the thread that answers `403` while a sync action runs in place.
+    pub(crate) fn set_responder(&mut self, responder: Responder) {
+        self.responder = Some(responder);
     }
 
     /// Claims the single activation slot when concurrency is off; `None`
@@ -404,15 +413,24 @@ impl<A: Action> Core<A> {
             },
             Work::Blocking(f) => {
                 let call = move || span.in_scope(|| catch_unwind(AssertUnwindSafe(f)));
-                // On the HTTP server's multi-thread runtime the function runs
-                // right here, while tokio hands this worker's other tasks to
-                // another thread: no hop to a pool thread and back, and the
-                // server keeps serving. On a current-thread runtime (the
-                // sequential ActionLoop and exec transports) nothing else
-                // needs the thread.
-                let result = match tokio::runtime::Handle::current().runtime_flavor() {
-                    tokio::runtime::RuntimeFlavor::CurrentThread => call(),
-                    _ => tokio::task::block_in_place(call),
+                let result = if self.concurrent {
+                    // Overlapping activations: a slow sync action must not
+                    // hold the server's thread.
+                    match tokio::task::spawn_blocking(call).await {
+                        Ok(result) => result,
+                        Err(e) => {
+                            return Outcome::error(
+                                Kind::DeveloperError,
+                                format!("The action was cancelled: {e}"),
+                            );
+                        }
+                    }
+                } else {
+                    // One activation at a time: run it right here, with no
+                    // hop to another thread, while the busy responder (HTTP)
+                    // refuses whatever arrives meanwhile.
+                    let _window = self.responder.as_ref().map(Responder::enter);
+                    call()
                 };
                 match result {
                     Ok(outcome) => outcome,

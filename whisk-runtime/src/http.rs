@@ -19,6 +19,7 @@ use tokio::net::TcpListener;
 
 use crate::action::Action;
 use crate::activation::{BUSY, Core, Kind, Outcome};
+use crate::busy::Responder;
 use crate::config::Config;
 use crate::logs::{self, Tail};
 
@@ -31,7 +32,9 @@ struct Server<A> {
 
 /// Binds the listener (so the port is known before anything is served).
 pub(crate) async fn bind(config: &Config) -> io::Result<TcpListener> {
-    let listener = TcpListener::bind(config.addr).await?;
+    let listener = std::net::TcpListener::bind(config.addr)?;
+    listener.set_nonblocking(true)?;
+    let listener = TcpListener::from_std(listener)?;
     if let Some(path) = &config.port_file {
         let port = listener.local_addr()?.port();
         // Write then rename, so a reader never sees a half-written file.
@@ -40,6 +43,13 @@ pub(crate) async fn bind(config: &Config) -> io::Result<TcpListener> {
         std::fs::rename(&tmp, path)?;
     }
     Ok(listener)
+}
+
+/// A `std` handle on the same listening socket (a `dup`).
+fn clone_listener(listener: &TcpListener) -> io::Result<std::net::TcpListener> {
+    use std::os::fd::AsFd;
+    let fd = listener.as_fd().try_clone_to_owned()?;
+    Ok(std::net::TcpListener::from(fd))
 }
 
 /// How long a stopping server waits for in-flight activations.
@@ -52,9 +62,14 @@ pub(crate) const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// long a client may take to send its headers and body.
 pub(crate) async fn serve<A: Action>(
     listener: TcpListener,
-    core: Core<A>,
+    mut core: Core<A>,
     config: &Config,
 ) -> io::Result<()> {
+    if !config.concurrent {
+        // A clone of the listening socket (same file, so non-blocking too).
+        let std_listener = clone_listener(&listener)?;
+        core.set_responder(Responder::start(std_listener)?);
+    }
     let server = Arc::new(Server {
         core,
         init_max_bytes: config.init_max_bytes,

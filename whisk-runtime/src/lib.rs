@@ -31,6 +31,7 @@
 mod action;
 mod actionloop;
 mod activation;
+mod busy;
 mod config;
 mod context;
 mod error;

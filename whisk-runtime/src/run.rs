@@ -60,17 +60,9 @@ pub fn run_with<A: Action>(config: Config, action: A) -> ExitCode {
             Mode::Http
         }
     });
-    // HTTP: a multi-thread runtime with one worker, so that a sync action
-    // runs in place (`block_in_place`) while the server goes on answering.
-    // ActionLoop and exec handle one activation at a time: one thread.
-    let mut builder = match mode {
-        Mode::Http => {
-            let mut builder = tokio::runtime::Builder::new_multi_thread();
-            builder.worker_threads(1);
-            builder
-        }
-        Mode::ActionLoop | Mode::Exec => tokio::runtime::Builder::new_current_thread(),
-    };
+    // One thread serves everything: sync actions run in place (see
+    // `busy.rs` for how overlapping requests are still refused).
+    let mut builder = tokio::runtime::Builder::new_current_thread();
     let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {

@@ -1,0 +1,145 @@
+//! Answering `403` while a sync action occupies the server's thread.
+//!
+//! Without `__OW_ALLOW_CONCURRENT`, a sync action runs on the server's one
+//! thread: no hop to another thread and back, which is most of the cost of an
+//! activation. While it runs, tokio cannot accept connections, yet the
+//! protocol wants an overlapping `/run` refused with `403 System not ready,
+//! status is running.` rather than queued. This small thread does that: it
+//! sleeps until such an activation starts, then accepts on the same listening
+//! socket and answers every request that arrives meanwhile, until the
+//! activation ends. The end is marked before the response is sent, so a
+//! request that follows the response is always served normally.
+
+use std::io::{self, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::fd::AsRawFd;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::activation::{BUSY, Kind, Outcome};
+
+/// How long a refused client may take to send its request.
+const READ_LIMIT: Duration = Duration::from_secs(1);
+/// How much of a refused request is read (and dropped) at most.
+const BODY_LIMIT: usize = 16 << 20;
+
+/// The thread that refuses overlapping requests.
+pub(crate) struct Responder {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    /// Whether a sync activation occupies the server's thread.
+    active: Mutex<bool>,
+    changed: Condvar,
+    listener: TcpListener,
+}
+
+/// Marks the activation as running until dropped.
+pub(crate) struct Window<'a>(&'a Shared);
+
+impl Drop for Window<'_> {
+    fn drop(&mut self) {
+        *self.0.active.lock().unwrap_or_else(|e| e.into_inner()) = false;
+    }
+}
+
+impl Responder {
+    /// Starts the thread on a clone of the server's (non-blocking) listener.
+    pub(crate) fn start(listener: TcpListener) -> io::Result<Responder> {
+        let shared = Arc::new(Shared {
+            active: Mutex::new(false),
+            changed: Condvar::new(),
+            listener,
+        });
+        let thread_shared = Arc::clone(&shared);
+        std::thread::Builder::new()
+            .name("whisk-busy".into())
+            .spawn(move || respond_loop(&thread_shared))?;
+        Ok(Responder { shared })
+    }
+
+    /// Marks a sync activation as running on the server's thread.
+    pub(crate) fn enter(&self) -> Window<'_> {
+        *self.shared.active.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.shared.changed.notify_one();
+        Window(&self.shared)
+    }
+}
+
+fn respond_loop(shared: &Shared) {
+    let lock = || shared.active.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let mut active = lock();
+        while !*active {
+            active = shared
+                .changed
+                .wait(active)
+                .unwrap_or_else(|e| e.into_inner());
+        }
+        drop(active);
+        let mut ready = libc::pollfd {
+            fd: shared.listener.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd; a short timeout to notice the end.
+        if unsafe { libc::poll(&mut ready, 1, 20) } <= 0 {
+            continue;
+        }
+        // Accept only while the activation runs: the lock orders this with
+        // its end, which comes before its response.
+        let active = lock();
+        let accepted = if *active {
+            shared.listener.accept().ok()
+        } else {
+            None
+        };
+        drop(active);
+        if let Some((stream, _)) = accepted {
+            refuse(stream);
+        }
+    }
+}
+
+/// Reads the request (bounded in time and size) and answers the 403.
+fn refuse(mut stream: TcpStream) {
+    let _ = stream.set_nonblocking(false);
+    let _ = stream.set_read_timeout(Some(READ_LIMIT));
+    let started = Instant::now();
+    let mut request = Vec::new();
+    let mut buf = [0u8; 8192];
+    let mut needed = None;
+    while started.elapsed() < READ_LIMIT && request.len() < BODY_LIMIT {
+        if let Some(total) = needed {
+            if request.len() >= total {
+                break;
+            }
+        } else if let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+            needed = Some(end + 4 + content_length(&request[..end]));
+            continue;
+        }
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => request.extend_from_slice(&buf[..n]),
+        }
+    }
+    eprintln!("Internal system error: {BUSY}");
+    let body = Outcome::error(Kind::Rejected, BUSY).body;
+    let mut response = format!(
+        "HTTP/1.1 403 Forbidden\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    response.extend_from_slice(&body);
+    let _ = stream.write_all(&response);
+}
+
+fn content_length(head: &[u8]) -> usize {
+    String::from_utf8_lossy(head)
+        .lines()
+        .filter_map(|line| line.split_once(':'))
+        .find(|(name, _)| name.trim().eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, value)| value.trim().parse().ok())
+        .unwrap_or(0)
+}
