@@ -126,3 +126,48 @@ fn json_logs_parse_and_carry_the_activation_id() {
         json!({"id": "ccc333", "name": "activation"})
     );
 }
+
+#[test]
+fn the_attribute_builds_state_once_and_logs_with_the_activation_id() {
+    let server = Server::start("counter", &[]);
+    let init = server.init(Some(json!({"START": "10"})));
+    assert_eq!(init.status, 200);
+    for (i, by) in [1, 5, 2].into_iter().enumerate() {
+        let id = format!("act{i}");
+        let body = json!({"value": {"by": by}, "activation_id": id});
+        let r = server.post("/run", body.to_string());
+        r.assert_framing();
+        assert_eq!(r.status, 200);
+        assert_eq!(r.json()["activation"], id);
+    }
+    let r = server.run(json!({}));
+    assert_eq!(r.json()["count"], 19);
+    let logs = server.stop();
+    logs.assert_sentinels(4);
+    let lines: Vec<&str> = logs.stdout.lines().collect();
+    assert_eq!(lines[0], " INFO counter: counter ready start=10");
+    assert_eq!(
+        lines[1],
+        " INFO activation{id=act0}: counter: counted count=11"
+    );
+    assert_eq!(
+        lines[3],
+        " INFO activation{id=act1}: counter: counted count=16"
+    );
+}
+
+#[test]
+fn the_attribute_reports_a_failed_init() {
+    let server = Server::start("counter", &[]);
+    let r = server.init(Some(json!({"START": "ten"})));
+    r.assert_framing();
+    assert_eq!(
+        (r.status, r.json()),
+        (
+            502,
+            json!({"error": "START=\"ten\" is not a number: invalid digit found in string"})
+        )
+    );
+    let logs = server.stop();
+    logs.assert_sentinels(1);
+}

@@ -40,14 +40,58 @@ pub fn action(args: TokenStream, item: TokenStream) -> TokenStream {
     expand(args.into(), item.into()).into()
 }
 
+/// The attribute's arguments: `init = path` and `tracing`.
+#[derive(Default)]
+struct Args {
+    /// The function that builds the action's state.
+    init: Option<syn::Path>,
+    /// Whether to install the `tracing` subscriber.
+    tracing: bool,
+}
+
+const ARGUMENTS: &str = "`#[whisk::action]` takes `init = path::to::setup` (a function \
+     building the state, passed as the last parameter `whisk::State<S>`) and `tracing`";
+
+fn parse_args(args: TokenStream2, errors: &mut Errors) -> Args {
+    use syn::parse::Parser;
+    let mut parsed = Args::default();
+    let parser = syn::meta::parser(|meta| {
+        if meta.path.is_ident("init") {
+            if parsed.init.is_some() {
+                return Err(meta.error("`init` is given twice"));
+            }
+            let value = meta
+                .value()
+                .map_err(|e| syn::Error::new(e.span(), "expected `init = path::to::setup`"))?;
+            parsed.init = Some(value.parse().map_err(|e: syn::Error| {
+                syn::Error::new(
+                    e.span(),
+                    "expected a path to the init function, e.g. `init = setup`",
+                )
+            })?);
+            Ok(())
+        } else if meta.path.is_ident("tracing") {
+            if !meta.input.is_empty() && !meta.input.peek(syn::Token![,]) {
+                return Err(meta.error("`tracing` takes no value: write `tracing`"));
+            }
+            parsed.tracing = true;
+            Ok(())
+        } else {
+            Err(meta.error(format!(
+                "unknown argument `{}`: {ARGUMENTS}",
+                meta.path.to_token_stream().to_string().replace(' ', "")
+            )))
+        }
+    });
+    if let Err(error) = parser.parse2(args) {
+        errors.add(error);
+    }
+    parsed
+}
+
 fn expand(args: TokenStream2, item: TokenStream2) -> TokenStream2 {
     let mut errors = Errors::default();
-    if !args.is_empty() {
-        errors.push_spanned(
-            &args,
-            "`#[whisk::action]` takes no arguments: write `#[whisk::action]`",
-        );
-    }
+    let args = parse_args(args, &mut errors);
     let mut function: ItemFn = match syn::parse2(item.clone()) {
         Ok(function) => function,
         Err(_) => {
@@ -63,7 +107,7 @@ fn expand(args: TokenStream2, item: TokenStream2) -> TokenStream2 {
             );
         }
     };
-    let main = check(&mut function, &mut errors);
+    let main = check(&mut function, &args, &mut errors);
     errors.emit_with(function.to_token_stream(), main)
 }
 
@@ -82,12 +126,14 @@ enum Shape<'a> {
 struct Signature<'a> {
     params: &'a Type,
     context: Option<&'a Type>,
+    /// The state parameter's type, with `init = ...`.
+    state: Option<&'a Type>,
     result: &'a Type,
 }
 
 /// Checks the signature; returns the `main` to generate. A function called
 /// `main` is renamed, so that the error about its name is the only one.
-fn check(function: &mut ItemFn, errors: &mut Errors) -> TokenStream2 {
+fn check(function: &mut ItemFn, args: &Args, errors: &mut Errors) -> TokenStream2 {
     if function.sig.ident == "main" {
         errors.push(
             function.sig.ident.span(),
@@ -97,16 +143,17 @@ fn check(function: &mut ItemFn, errors: &mut Errors) -> TokenStream2 {
         function.sig.ident = Ident::new("__whisk_action_named_main", function.sig.ident.span());
     }
     let sig = &function.sig;
-    match shape(sig, errors) {
+    match shape(sig, args.init.is_some(), errors) {
         Shape::Broken => quote!(
             fn main() {}
         ),
         Shape::Method => TokenStream2::new(),
-        Shape::Served(signature) => serve(sig, &signature),
+        Shape::Served(signature) => serve(sig, &signature, args),
     }
 }
 
-fn shape<'a>(sig: &'a syn::Signature, errors: &mut Errors) -> Shape<'a> {
+fn shape<'a>(sig: &'a syn::Signature, stateful: bool, errors: &mut Errors) -> Shape<'a> {
+    let most = if stateful { 3 } else { 2 };
     let mut broken = false;
     if !sig.generics.params.is_empty() {
         broken = true;
@@ -151,12 +198,18 @@ fn shape<'a>(sig: &'a syn::Signature, errors: &mut Errors) -> Shape<'a> {
                      and move the function out of the `impl`",
                 );
             }
-            FnArg::Typed(typed) if index >= 2 => {
+            FnArg::Typed(typed) if index >= most => {
                 broken = true;
                 errors.push_spanned(
                     typed,
-                    "an action takes at most two parameters: `(params: P)` or \
-                     `(params: P, ctx: whisk::Context)`",
+                    if stateful {
+                        "an action with `init = ...` takes at most three parameters: \
+                         `(params: P, state: whisk::State<S>)` or \
+                         `(params: P, ctx: whisk::Context, state: whisk::State<S>)`"
+                    } else {
+                        "an action takes at most two parameters: `(params: P)` or \
+                         `(params: P, ctx: whisk::Context)`"
+                    },
                 );
             }
             FnArg::Typed(typed) if has_impl_trait(&typed.ty) => {
@@ -199,13 +252,31 @@ fn shape<'a>(sig: &'a syn::Signature, errors: &mut Errors) -> Shape<'a> {
         }
     };
 
+    if stateful && types.len() == 1 && !broken {
+        broken = true;
+        errors.push(
+            sig.paren_token.span.join(),
+            "with `init = ...` the action takes the state as its last parameter: \
+             `(params: P, state: whisk::State<S>)` or \
+             `(params: P, ctx: whisk::Context, state: whisk::State<S>)`",
+        );
+    }
+
     match (method, broken, result) {
         (true, _, _) => Shape::Method,
-        (false, false, Some(result)) if !types.is_empty() => Shape::Served(Signature {
-            params: types[0],
-            context: types.get(1).copied(),
-            result,
-        }),
+        (false, false, Some(result)) if !types.is_empty() => {
+            let (context, state) = match (stateful, types.len()) {
+                (true, 3) => (Some(types[1]), Some(types[2])),
+                (true, _) => (None, types.get(1).copied()),
+                (false, _) => (types.get(1).copied(), None),
+            };
+            Shape::Served(Signature {
+                params: types[0],
+                context,
+                state,
+                result,
+            })
+        }
         _ => Shape::Broken,
     }
 }
@@ -214,9 +285,12 @@ fn shape<'a>(sig: &'a syn::Signature, errors: &mut Errors) -> Shape<'a> {
 /// `run_async`) with each type of its signature as a generic argument that
 /// keeps the span of the user's token, so that a type the action cannot
 /// use is reported once, there, with the message of the bound it misses.
-fn serve(sig: &syn::Signature, signature: &Signature) -> TokenStream2 {
+fn serve(sig: &syn::Signature, signature: &Signature, args: &Args) -> TokenStream2 {
     let name = &sig.ident;
     let params = signature.params;
+    if let (Some(state), Some(init)) = (signature.state, &args.init) {
+        return serve_with_state(sig, signature, state, init, args);
+    }
     // Always a closure, whose parameter types come from the generic
     // arguments (a function item would not do for an `extern "C" fn`). With
     // one parameter, the closure ignores the context; with two, `C` is the
@@ -231,11 +305,82 @@ fn serve(sig: &syn::Signature, signature: &Signature) -> TokenStream2 {
             quote!(|__whisk_params, _| #name(__whisk_params)),
         ),
     };
-    // The result, and its output and error types when they are spelled out
-    // (`Result<O, E>`); otherwise (an alias such as `io::Result<T>`) they
-    // are inferred, and checked at the return type. `impl Trait` cannot be
-    // named in a generic argument, so it is inferred too.
-    let result = signature.result;
+    let (result, output, error) = result_types(signature.result);
+    let call = match &sig.asyncness {
+        Some(asyncness) => {
+            // A future that is not `Send` is reported at `async`.
+            let future = quote_spanned!(asyncness.span=> _);
+            quote! {
+                ::whisk::__private::run_async::<#params, #context, #result, #output, #error, _, #future>(
+                    #function
+                )
+            }
+        }
+        None => quote! {
+            ::whisk::__private::run_sync::<#params, #context, #result, #output, #error, _>(#function)
+        },
+    };
+    main(call, args)
+}
+
+/// `main` around the call that serves the action.
+fn main(call: TokenStream2, args: &Args) -> TokenStream2 {
+    let tracing = args
+        .tracing
+        .then(|| quote!(::whisk::__private::init_tracing();));
+    quote! {
+        fn main() -> ::std::process::ExitCode {
+            #tracing
+            #call
+        }
+    }
+}
+
+/// `main` for `#[whisk::action(init = ...)]`: the state parameter's type is
+/// checked like the others, and the init function is passed by path.
+fn serve_with_state(
+    sig: &syn::Signature,
+    signature: &Signature,
+    state: &Type,
+    init: &syn::Path,
+    args: &Args,
+) -> TokenStream2 {
+    let name = &sig.ident;
+    let params = signature.params;
+    let (context, function) = match signature.context {
+        Some(context) => (
+            context.to_token_stream(),
+            quote!(|__whisk_params, __whisk_ctx, __whisk_state| #name(__whisk_params, __whisk_ctx, __whisk_state)),
+        ),
+        None => (
+            quote!(::whisk::Context),
+            quote!(|__whisk_params, _, __whisk_state| #name(__whisk_params, __whisk_state)),
+        ),
+    };
+    let (result, output, error) = result_types(signature.result);
+    let call = match &sig.asyncness {
+        Some(asyncness) => {
+            let future = quote_spanned!(asyncness.span=> _);
+            quote! {
+                ::whisk::__private::run_async_with_state::<#params, #context, #state, #result, #output, #error, _, #future, _, _>(
+                    #init, #function
+                )
+            }
+        }
+        None => quote! {
+            ::whisk::__private::run_sync_with_state::<#params, #context, #state, #result, #output, #error, _, _, _>(
+                #init, #function
+            )
+        },
+    };
+    main(call, args)
+}
+
+/// The result, output and error types as generic arguments: spelled out
+/// when the signature spells them (`Result<O, E>`), otherwise inferred (`_`
+/// with the span of the return type, for an alias such as `io::Result<T>`).
+/// `impl Trait` cannot be named in a generic argument, so it is inferred too.
+fn result_types(result: &Type) -> (TokenStream2, TokenStream2, TokenStream2) {
     let infer = |ty: &Type| {
         let span = ty.span();
         quote_spanned!(span=> _)
@@ -251,26 +396,7 @@ fn serve(sig: &syn::Signature, signature: &Signature) -> TokenStream2 {
         Some((output, error)) => (nameable(output), nameable(error)),
         None => (infer(result), infer(result)),
     };
-    let result = nameable(result);
-    let call = match &sig.asyncness {
-        Some(asyncness) => {
-            // A future that is not `Send` is reported at `async`.
-            let future = quote_spanned!(asyncness.span=> _);
-            quote! {
-                ::whisk::__private::run_async::<#params, #context, #result, #output, #error, _, #future>(
-                    #function
-                )
-            }
-        }
-        None => quote! {
-            ::whisk::__private::run_sync::<#params, #context, #result, #output, #error, _>(#function)
-        },
-    };
-    quote! {
-        fn main() -> ::std::process::ExitCode {
-            #call
-        }
-    }
+    (nameable(result), output, error)
 }
 
 /// `Some((Output, Error))` when `ty` is spelled `Result<Output, Error>`

@@ -172,4 +172,86 @@ pub mod __private {
             async move { future.await.into_result() }
         }))
     }
+
+    #[diagnostic::on_unimplemented(
+        message = "the last parameter of an action with `init = ...` must be `whisk::State<S>`, not `{Self}`",
+        label = "expected `whisk::State<S>`, where `S` is what the init function returns"
+    )]
+    pub trait ActionState: Send + 'static {
+        /// `S` of `State<S>`.
+        type Inner: Send + Sync + 'static;
+        /// The state as the action takes it.
+        fn from_state(state: crate::State<Self::Inner>) -> Self;
+    }
+    impl<S: Send + Sync + 'static> ActionState for crate::State<S> {
+        type Inner = S;
+        fn from_state(state: crate::State<S>) -> Self {
+            state
+        }
+    }
+
+    /// Serves a sync action whose state `init` builds once
+    /// (`#[whisk::action(init = ...)]`).
+    pub fn run_sync_with_state<P, C, St, R, O, E, F, I, M>(init: I, f: F) -> ExitCode
+    where
+        P: ActionParams + Send + 'static,
+        C: ActionContext,
+        St: ActionState,
+        R: ActionResult<Output = O, Error = E>,
+        O: ActionOutput,
+        E: IntoErrorValue,
+        F: Fn(P, C, St) -> R + Send + Sync + 'static,
+        I: crate::InitFn<St::Inner, M>,
+        M: 'static,
+    {
+        let f = std::sync::Arc::new(f);
+        crate::run(crate::stateful(
+            init,
+            move |state: crate::State<St::Inner>| {
+                let f = std::sync::Arc::clone(&f);
+                crate::sync_fn(move |params: P, ctx: Context| {
+                    f(params, C::from_context(ctx), St::from_state(state.clone())).into_result()
+                })
+            },
+        ))
+    }
+
+    /// Serves an async action whose state `init` builds once
+    /// (`#[whisk::action(init = ...)]`).
+    pub fn run_async_with_state<P, C, St, R, O, E, F, Fut, I, M>(init: I, f: F) -> ExitCode
+    where
+        P: ActionParams + Send + 'static,
+        C: ActionContext,
+        St: ActionState,
+        R: ActionResult<Output = O, Error = E>,
+        O: ActionOutput,
+        E: IntoErrorValue,
+        F: Fn(P, C, St) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = R> + Send + 'static,
+        I: crate::InitFn<St::Inner, M>,
+        M: 'static,
+    {
+        let f = std::sync::Arc::new(f);
+        crate::run(crate::stateful(
+            init,
+            move |state: crate::State<St::Inner>| {
+                let f = std::sync::Arc::clone(&f);
+                crate::async_fn(move |params: P, ctx: Context| {
+                    let future = f(params, C::from_context(ctx), St::from_state(state.clone()));
+                    async move { future.await.into_result() }
+                })
+            },
+        ))
+    }
+
+    /// Installs the `tracing` subscriber (`#[whisk::action(tracing)]`).
+    #[cfg(feature = "tracing")]
+    pub fn init_tracing() {
+        crate::tracing::init();
+    }
+
+    /// Without the `tracing` feature there is no subscriber to install.
+    #[cfg(not(feature = "tracing"))]
+    #[deprecated(note = "`#[whisk::action(tracing)]` needs whisk's `tracing` feature")]
+    pub fn init_tracing() {}
 }

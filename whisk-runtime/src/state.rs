@@ -77,6 +77,11 @@ type InitFuture<S> = Pin<Box<dyn Future<Output = Result<S, Value>> + Send>>;
 /// takes(setup);
 /// takes(|| async { Ok::<_, String>("built".to_owned()) });
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot build the state `{S}`",
+    label = "expected `fn() -> Result<{S}, E>` or `async fn() -> Result<{S}, E>`",
+    note = "the init function must return `Result<S, E>` (or a future of it) where `S` is the `T` of the action's `State<T>` parameter and `E` is any `Display` error or `whisk::Error`"
+)]
 pub trait InitFn<S, Marker>: Send + Sync + 'static {
     #[doc(hidden)]
     fn build(&self) -> InitFuture<S>;

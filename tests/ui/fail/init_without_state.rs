@@ -1,0 +1,10 @@
+use serde_json::Value;
+
+fn setup() -> Result<u32, String> {
+    Ok(1)
+}
+
+#[whisk::action(init = setup)]
+fn echo(params: Value) -> Result<Value, String> {
+    Ok(params)
+}
