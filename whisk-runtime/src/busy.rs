@@ -4,20 +4,24 @@
 //! thread: no hop to another thread and back, which is most of the cost of an
 //! activation. While it runs, tokio cannot accept connections, yet the
 //! protocol wants an overlapping `/run` refused with `403 System not ready,
-//! status is running.` rather than queued. This small thread does that: it
-//! sleeps until such an activation starts, then accepts on the same listening
-//! socket and answers every request that arrives meanwhile, until the
-//! activation ends. The end is marked before the response is sent, so a
+//! status is running.` rather than queued. This small thread does that: once
+//! such an activation has run for [`GRACE`] (a timer, so that the usual short
+//! activation costs two syscalls and wakes no thread), it accepts on the same
+//! listening socket and answers every request that arrives meanwhile, until
+//! the activation ends. The end is marked before the response is sent, so a
 //! request that follows the response is always served normally.
 
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::os::fd::AsRawFd;
-use std::sync::{Arc, Condvar, Mutex};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::activation::{BUSY, Kind, Outcome};
 
+/// How long an activation runs before overlapping requests are refused
+/// rather than left waiting in the accept queue.
+const GRACE: Duration = Duration::from_millis(2);
 /// How long a refused client may take to send its request.
 const READ_LIMIT: Duration = Duration::from_secs(1);
 /// How much of a refused request is read (and dropped) at most.
@@ -31,7 +35,8 @@ pub(crate) struct Responder {
 struct Shared {
     /// Whether a sync activation occupies the server's thread.
     active: Mutex<bool>,
-    changed: Condvar,
+    /// Fires [`GRACE`] after an activation starts (a `timerfd`).
+    timer: OwnedFd,
     listener: TcpListener,
 }
 
@@ -41,15 +46,45 @@ pub(crate) struct Window<'a>(&'a Shared);
 impl Drop for Window<'_> {
     fn drop(&mut self) {
         *self.0.active.lock().unwrap_or_else(|e| e.into_inner()) = false;
+        self.0.arm(Duration::ZERO);
+    }
+}
+
+impl Shared {
+    /// Arms the timer to fire once after `after`; zero disarms it.
+    fn arm(&self, after: Duration) {
+        let spec = libc::itimerspec {
+            it_interval: libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            },
+            it_value: libc::timespec {
+                tv_sec: after.as_secs() as libc::time_t,
+                tv_nsec: after.subsec_nanos() as libc::c_long,
+            },
+        };
+        // SAFETY: a valid timerfd and a valid itimerspec.
+        unsafe { libc::timerfd_settime(self.timer.as_raw_fd(), 0, &spec, std::ptr::null_mut()) };
     }
 }
 
 impl Responder {
     /// Starts the thread on a clone of the server's (non-blocking) listener.
     pub(crate) fn start(listener: TcpListener) -> io::Result<Responder> {
+        // SAFETY: timerfd_create returns a new descriptor we own, or -1.
+        let timer = unsafe {
+            libc::timerfd_create(
+                libc::CLOCK_MONOTONIC,
+                libc::TFD_CLOEXEC | libc::TFD_NONBLOCK,
+            )
+        };
+        if timer < 0 {
+            return Err(io::Error::last_os_error());
+        }
         let shared = Arc::new(Shared {
             active: Mutex::new(false),
-            changed: Condvar::new(),
+            // SAFETY: just created, owned by nobody else.
+            timer: unsafe { OwnedFd::from_raw_fd(timer) },
             listener,
         });
         let thread_shared = Arc::clone(&shared);
@@ -62,7 +97,7 @@ impl Responder {
     /// Marks a sync activation as running on the server's thread.
     pub(crate) fn enter(&self) -> Window<'_> {
         *self.shared.active.lock().unwrap_or_else(|e| e.into_inner()) = true;
-        self.shared.changed.notify_one();
+        self.shared.arm(GRACE);
         Window(&self.shared)
     }
 }
@@ -70,34 +105,41 @@ impl Responder {
 fn respond_loop(shared: &Shared) {
     let lock = || shared.active.lock().unwrap_or_else(|e| e.into_inner());
     loop {
-        let mut active = lock();
-        while !*active {
-            active = shared
-                .changed
-                .wait(active)
-                .unwrap_or_else(|e| e.into_inner());
-        }
-        drop(active);
-        let mut ready = libc::pollfd {
-            fd: shared.listener.as_raw_fd(),
+        // Sleep until an activation has run for GRACE.
+        let mut timer = libc::pollfd {
+            fd: shared.timer.as_raw_fd(),
             events: libc::POLLIN,
             revents: 0,
         };
-        // SAFETY: one valid pollfd; a short timeout to notice the end.
-        if unsafe { libc::poll(&mut ready, 1, 20) } <= 0 {
+        // SAFETY: one valid pollfd.
+        if unsafe { libc::poll(&mut timer, 1, -1) } <= 0 {
             continue;
         }
-        // Accept only while the activation runs: the lock orders this with
-        // its end, which comes before its response.
-        let active = lock();
-        let accepted = if *active {
-            shared.listener.accept().ok()
-        } else {
-            None
-        };
-        drop(active);
-        if let Some((stream, _)) = accepted {
-            refuse(stream);
+        let mut expirations = [0u8; 8];
+        // SAFETY: reading the 8-byte counter of our own timerfd.
+        unsafe { libc::read(shared.timer.as_raw_fd(), expirations.as_mut_ptr().cast(), 8) };
+        while *lock() {
+            let mut ready = libc::pollfd {
+                fd: shared.listener.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd; a short timeout to notice the end.
+            if unsafe { libc::poll(&mut ready, 1, 20) } <= 0 {
+                continue;
+            }
+            // Accept only while the activation runs: the lock orders this
+            // with its end, which comes before its response.
+            let active = lock();
+            let accepted = if *active {
+                shared.listener.accept().ok()
+            } else {
+                None
+            };
+            drop(active);
+            if let Some((stream, _)) = accepted {
+                refuse(stream);
+            }
         }
     }
 }
