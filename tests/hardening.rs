@@ -269,15 +269,7 @@ fn a_blocking_action_does_not_starve_concurrent_requests() {
         "kit",
         &[("KIT_ACTION", "tricks"), ("__OW_ALLOW_CONCURRENT", "true")],
     );
-    let port = server.port;
-    let blocker = std::thread::spawn(move || {
-        request(
-            port,
-            "POST",
-            "/run",
-            br#"{"value":{"do":"sleep","ms":1500}}"#,
-        )
-    });
+    let blocker = server.run_in_background(json!({"do":"sleep","ms":1500}));
     std::thread::sleep(Duration::from_millis(100));
     let started = Instant::now();
     for _ in 0..5 {

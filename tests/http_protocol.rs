@@ -292,15 +292,7 @@ fn init_accepts_48_mib_of_code() {
 #[test]
 fn overlapping_runs_are_refused_without_concurrency() {
     let server = tricks();
-    let port = server.port;
-    let slow = std::thread::spawn(move || {
-        request(
-            port,
-            "POST",
-            "/run",
-            br#"{"value":{"do":"sleep","ms":800}}"#,
-        )
-    });
+    let slow = server.run_in_background(json!({"do":"sleep","ms":800}));
     std::thread::sleep(Duration::from_millis(300));
     let refused = server.run(json!({"do": "sleep", "ms": 1}));
     refused.assert_framing();
@@ -328,16 +320,10 @@ fn overlapping_runs_proceed_with_concurrency() {
         "kit",
         &[("KIT_ACTION", "tricks"), ("__OW_ALLOW_CONCURRENT", "True")],
     );
-    let port = server.port;
     let n = 16;
     let started = std::time::Instant::now();
     let handles: Vec<_> = (0..n)
-        .map(|i| {
-            std::thread::spawn(move || {
-                let body = json!({"value": {"do": "sleep", "ms": 600, "i": i}}).to_string();
-                request(port, "POST", "/run", body.as_bytes())
-            })
-        })
+        .map(|i| server.run_in_background(json!({"do": "sleep", "ms": 600, "i": i})))
         .collect();
     for handle in handles {
         let r = handle.join().unwrap();
@@ -367,15 +353,7 @@ fn overlapping_runs_proceed_with_concurrency() {
 #[test]
 fn sigterm_lets_the_running_activation_finish() {
     let server = tricks();
-    let port = server.port;
-    let slow = std::thread::spawn(move || {
-        request(
-            port,
-            "POST",
-            "/run",
-            br#"{"value":{"do":"sleep","ms":700}}"#,
-        )
-    });
+    let slow = server.run_in_background(json!({"do":"sleep","ms":700}));
     std::thread::sleep(Duration::from_millis(250));
     let logs = server.stop();
     let r = slow.join().unwrap();

@@ -266,6 +266,14 @@ impl Server {
         self.post("/run", serde_json::json!({ "value": value }).to_string())
     }
 
+    /// `POST /run` of `{"value": value}` from another thread, on a new
+    /// connection (a slow activation to overlap with, say).
+    pub fn run_in_background(&self, value: Value) -> JoinHandle<Response> {
+        let port = self.port;
+        let body = serde_json::json!({ "value": value }).to_string();
+        std::thread::spawn(move || request(port, "POST", "/run", body.as_bytes()))
+    }
+
     /// SIGTERM, wait for the exit, and collect everything it printed.
     pub fn stop(mut self) -> Logs {
         // SAFETY: sending a signal to our own child.
