@@ -369,3 +369,25 @@ fn split_last_line_matches_the_proxy() {
     assert_eq!(split("{}\n"), ("{}".into(), String::new()));
     assert_eq!(split(""), (String::new(), String::new()));
 }
+
+#[test]
+fn shared_state_and_a_failed_init() {
+    let run = exec_with("counter", &[("START", "41")], r#"{"by":1}"#, true);
+    assert_eq!(run.status.code(), Some(0), "{run:?}");
+    assert_eq!(run.json(), json!({"count": 42, "activation": ""}));
+    assert_eq!(
+        run.logs,
+        " INFO counter: counter ready start=41\n INFO activation{id=}: counter: counted count=42\n"
+    );
+
+    let run = exec_with("counter", &[("START", "x")], "{}", true);
+    assert_eq!(run.status.code(), Some(1), "{run:?}");
+    assert_eq!(
+        run.json(),
+        json!({"error": "START=\"x\" is not a number: invalid digit found in string"})
+    );
+    assert_eq!(
+        run.stderr,
+        "The action failed to initialize: START=\"x\" is not a number: invalid digit found in string\n"
+    );
+}
