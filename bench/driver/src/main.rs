@@ -45,12 +45,15 @@ struct Args {
     cold: usize,
     max: usize,
     out: Option<PathBuf>,
+    /// `--soak SECS`: run the soak test on `--whisk` instead of the benchmark.
+    soak: Option<f64>,
 }
 
 fn usage() -> ! {
     eprintln!(
         "usage: whisk-bench --whisk PATH --baseline PATH [--rounds N] [--secs S] [--cold N] \
-         [--max N] [--whisk-static PATH --baseline-static PATH] [--out FILE]"
+         [--max N] [--whisk-static PATH --baseline-static PATH] [--out FILE]\n\
+         \x20      whisk-bench --whisk PATH --soak SECS"
     );
     std::process::exit(2)
 }
@@ -66,6 +69,7 @@ fn parse_args() -> Args {
         cold: 10,
         max: 200_000,
         out: None,
+        soak: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -80,12 +84,17 @@ fn parse_args() -> Args {
             "--cold" => args.cold = value.parse().unwrap_or_else(|_| usage()),
             "--max" => args.max = value.parse().unwrap_or_else(|_| usage()),
             "--out" => args.out = Some(value.into()),
+            "--soak" => args.soak = Some(value.parse().unwrap_or_else(|_| usage())),
             _ => usage(),
         }
     }
-    if args.whisk.as_os_str().is_empty() || args.baseline.as_os_str().is_empty() {
+    if args.whisk.as_os_str().is_empty()
+        || (args.soak.is_none() && args.baseline.as_os_str().is_empty())
+    {
         usage();
     }
+    // A soak runs for at most an hour.
+    args.soak = args.soak.map(|s| s.clamp(1.0, 3600.0));
     // Bounds: a run of this tool must stay a few minutes at most.
     args.rounds = args.rounds.clamp(1, 20);
     args.secs = args.secs.clamp(0.2, 30.0);
@@ -572,8 +581,112 @@ fn format_value(value: f64, row: &Row) -> String {
     }
 }
 
+/// The soak test: concurrent `/run` traffic for `secs` (6 keep-alive
+/// connections and 2 invoker-like clients opening a connection per request),
+/// with every answer checked; prints requests, errors and RSS over time.
+/// Exits 1 if any request failed.
+fn soak(binary: &Path, secs: f64) -> io::Result<()> {
+    const KEEP_ALIVE: usize = 6;
+    const ONE_SHOT: usize = 2;
+    /// Bounds the count as well as the time.
+    const MAX_PER_CLIENT: u64 = 50_000_000;
+    let server = start(binary, true)?;
+    let pid = server.child.id();
+    let request = Arc::new(request_bytes("/run", server.port, &run_body()));
+    let expected = Arc::new(expected_run_answer());
+    let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let errors = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let mut clients = Vec::new();
+    for i in 0..KEEP_ALIVE + ONE_SHOT {
+        let (request, expected) = (Arc::clone(&request), Arc::clone(&expected));
+        let (stop, done, errors) = (Arc::clone(&stop), Arc::clone(&done), Arc::clone(&errors));
+        let port = server.port;
+        let keep_alive = i < KEEP_ALIVE;
+        clients.push(std::thread::spawn(move || {
+            let mut buf = Vec::with_capacity(1024);
+            let mut stream: Option<TcpStream> = None;
+            for _ in 0..MAX_PER_CLIENT {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let answer = if keep_alive {
+                    let connection = match stream.take() {
+                        Some(s) => Ok(s),
+                        None => connect(port),
+                    };
+                    connection.and_then(|mut s| {
+                        s.write_all(&request)?;
+                        let answer = read_answer(&mut s, &mut buf)?;
+                        stream = Some(s);
+                        Ok(answer)
+                    })
+                } else {
+                    one_shot(port, &request, &mut buf)
+                };
+                match answer.and_then(|a| check(&a, &expected)) {
+                    Ok(()) => done.fetch_add(1, Ordering::Relaxed),
+                    Err(e) => {
+                        if errors.fetch_add(1, Ordering::Relaxed) < 5 {
+                            eprintln!("soak: request failed: {e}");
+                        }
+                        stream = None;
+                        0
+                    }
+                };
+            }
+        }));
+    }
+    let began = Instant::now();
+    let samples = 10;
+    println!("| time | requests | errors | RSS (KiB) | threads |");
+    println!("|---:|---:|---:|---:|---:|");
+    let mut rss_series = Vec::new();
+    for i in 1..=samples {
+        let at = began + Duration::from_secs_f64(secs * i as f64 / samples as f64);
+        while Instant::now() < at {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let rss_now = rss(pid).0;
+        rss_series.push(rss_now);
+        println!(
+            "| {:.0} s | {} | {} | {} | {} |",
+            began.elapsed().as_secs_f64(),
+            done.load(Ordering::Relaxed),
+            errors.load(Ordering::Relaxed),
+            rss_now,
+            threads(pid)
+        );
+    }
+    stop.store(true, Ordering::Relaxed);
+    for client in clients {
+        let _ = client.join();
+    }
+    let total = done.load(Ordering::Relaxed);
+    let failed = errors.load(Ordering::Relaxed);
+    println!(
+        "\n{total} requests in {:.0} s ({:.0}/s), {failed} errors; RSS start {} KiB (after the first tenth), middle {} KiB, end {} KiB",
+        began.elapsed().as_secs_f64(),
+        total as f64 / began.elapsed().as_secs_f64(),
+        rss_series[0],
+        rss_series[samples / 2 - 1],
+        rss_series[samples - 1]
+    );
+    if failed > 0 {
+        return Err(io::Error::other(format!("{failed} requests failed")));
+    }
+    Ok(())
+}
+
 fn main() {
     let args = parse_args();
+    if let Some(secs) = args.soak {
+        if let Err(e) = soak(&args.whisk, secs) {
+            eprintln!("whisk-bench: soak failed: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
     let binaries = [
         (Which::Whisk, &args.whisk),
         (Which::Baseline, &args.baseline),
