@@ -42,7 +42,10 @@ fn check<A: Action>(action: A, data: &[u8]) {
     let value: Value = serde_json::from_slice(&body).expect("the body is JSON");
     assert!(value.is_object() || value.is_array(), "body {value}");
     if status != 200 {
-        assert!(value.get("error").is_some(), "an error names the problem: {value}");
+        assert!(
+            value.get("error").is_some(),
+            "an error names the problem: {value}"
+        );
     }
 }
 
