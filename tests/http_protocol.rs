@@ -410,3 +410,23 @@ fn keep_alive_connections_are_served() {
         );
     }
 }
+
+#[test]
+fn while_draining_new_connections_are_refused() {
+    let server = Server::start("deadline", &[]);
+    let slow = server.run_in_background(json!({"work_ms": 800}));
+    std::thread::sleep(Duration::from_millis(250));
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(server.pid() as i32, libc::SIGTERM) };
+    std::thread::sleep(Duration::from_millis(200));
+    let refused = std::net::TcpStream::connect(("127.0.0.1", server.port));
+    assert!(
+        refused.is_err(),
+        "a new connection during the drain: {refused:?}"
+    );
+    let r = slow.join().unwrap();
+    assert_eq!((r.status, r.json()["worked_ms"].clone()), (200, json!(800)));
+    let logs = server.stop();
+    assert!(logs.status.success(), "{:?}", logs.status);
+    logs.assert_sentinels(1);
+}

@@ -14,6 +14,7 @@ use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
+use std::os::fd::AsRawFd;
 use std::time::Duration;
 use tokio::net::TcpListener;
 
@@ -104,6 +105,12 @@ pub(crate) async fn serve<A: Action>(
         let connection = connections.watch(http.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(connection);
     }
+    // Stop listening for good: the busy responder holds a dup of this
+    // socket, so dropping ours would leave the port accepting into a queue
+    // nobody serves. shutdown() acts on the socket itself: new connections
+    // are refused while the running activations drain.
+    // SAFETY: shutdown on a valid socket descriptor.
+    unsafe { libc::shutdown(listener.as_raw_fd(), libc::SHUT_RDWR) };
     drop(listener);
     let _ = tokio::time::timeout(DRAIN_TIMEOUT, connections.shutdown()).await;
     Ok(())
