@@ -6,7 +6,7 @@
 //! protocol wants an overlapping `/run` refused with `403 System not ready,
 //! status is running.` rather than queued. This small thread does that: once
 //! such an activation has run for [`GRACE`] (a timer, so that the usual short
-//! activation costs two syscalls and wakes no thread), it accepts on the same
+//! activation costs one syscall and wakes no thread), it accepts on the same
 //! listening socket and answers every request that arrives meanwhile, until
 //! the activation ends. The end is marked before the response is sent, so a
 //! request that follows the response is always served normally.
@@ -45,13 +45,15 @@ pub(crate) struct Window<'a>(&'a Shared);
 
 impl Drop for Window<'_> {
     fn drop(&mut self) {
+        // The timer is left armed: if it fires after this, the thread finds
+        // nothing running and sleeps again. That wake-up is off the
+        // activation's path; a disarm would be a syscall on it.
         *self.0.active.lock().unwrap_or_else(|e| e.into_inner()) = false;
-        self.0.arm(Duration::ZERO);
     }
 }
 
 impl Shared {
-    /// Arms the timer to fire once after `after`; zero disarms it.
+    /// Arms the timer to fire once after `after` (re-arming replaces).
     fn arm(&self, after: Duration) {
         let spec = libc::itimerspec {
             it_interval: libc::timespec {

@@ -94,9 +94,17 @@ impl Pump {
     /// Forwards what the action wrote, finishes its lines, writes the tails.
     fn finish(&self, out: &[u8], err: &[u8], finish_lines: bool) {
         let mut streams = self.streams.lock().unwrap_or_else(|e| e.into_inner());
+        // One `poll` tells which pipes hold output (usually neither), rather
+        // than a `read` on each that finds nothing.
+        let mut fds = [poll_fd(&streams[0]), poll_fd(&streams[1])];
+        // SAFETY: `fds` is a valid array of two pollfd structs; no timeout.
+        let ready = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 0) };
         let mut buf = [0u8; 16 * 1024];
-        for (stream, tail) in streams.iter_mut().zip([out, err]) {
-            stream.forward(&mut buf);
+        for ((stream, tail), fd) in streams.iter_mut().zip([out, err]).zip(&fds) {
+            // On a poll error, read anyway.
+            if ready < 0 || fd.revents != 0 {
+                stream.forward(&mut buf);
+            }
             stream.finish(tail, finish_lines);
         }
     }
