@@ -288,43 +288,47 @@ fn shape<'a>(sig: &'a syn::Signature, stateful: bool, errors: &mut Errors) -> Sh
 fn serve(sig: &syn::Signature, signature: &Signature, args: &Args) -> TokenStream2 {
     let name = &sig.ident;
     let params = signature.params;
-    if let (Some(state), Some(init)) = (signature.state, &args.init) {
-        return serve_with_state(sig, signature, state, init, args);
-    }
     // Always a closure, whose parameter types come from the generic
     // arguments (a function item would not do for an `extern "C" fn`). With
     // one parameter, the closure ignores the context; with two, `C` is the
     // type written in the signature, which `ActionContext` checks.
-    let (context, function) = match signature.context {
+    let (context, context_pattern, context_argument) = match signature.context {
         Some(context) => (
             context.to_token_stream(),
-            quote!(|__whisk_params, __whisk_ctx| #name(__whisk_params, __whisk_ctx)),
+            quote!(__whisk_ctx),
+            quote!(, __whisk_ctx),
         ),
-        None => (
-            quote!(::whisk::Context),
-            quote!(|__whisk_params, _| #name(__whisk_params)),
-        ),
+        None => (quote!(::whisk::Context), quote!(_), quote!()),
     };
+    // With `init = ...`, the `_with_state` variant: the init function comes
+    // first, the closure also takes the state (type `St`, checked by
+    // `ActionState`), and `I` and `M` (the init function and its kind) are
+    // inferred.
+    let (suffix, state, state_pattern, init, init_generics) = match (signature.state, &args.init) {
+        (Some(state), Some(init)) => (
+            "_with_state",
+            quote!(#state,),
+            quote!(, __whisk_state),
+            quote!(#init,),
+            quote!(, _, _),
+        ),
+        _ => ("", quote!(), quote!(), quote!(), quote!()),
+    };
+    let function = quote!(
+        |__whisk_params, #context_pattern #state_pattern| #name(__whisk_params #context_argument #state_pattern)
+    );
     let (result, output, error) = result_types(signature.result);
-    let call = match &sig.asyncness {
-        Some(asyncness) => {
-            // A future that is not `Send` is reported at `async`.
-            let future = quote_spanned!(asyncness.span=> _);
-            quote! {
-                ::whisk::__private::run_async::<#params, #context, #result, #output, #error, _, #future>(
-                    #function
-                )
-            }
-        }
-        None => quote! {
-            ::whisk::__private::run_sync::<#params, #context, #result, #output, #error, _>(#function)
-        },
+    let (run, future) = match &sig.asyncness {
+        // A future that is not `Send` is reported at `async`.
+        Some(asyncness) => ("run_async", quote_spanned!(asyncness.span=> , _)),
+        None => ("run_sync", quote!()),
     };
-    main(call, args)
-}
-
-/// `main` around the call that serves the action.
-fn main(call: TokenStream2, args: &Args) -> TokenStream2 {
+    let run = Ident::new(&format!("{run}{suffix}"), Span::call_site());
+    let call = quote! {
+        ::whisk::__private::#run::<#params, #context, #state #result, #output, #error, _ #future #init_generics>(
+            #init #function
+        )
+    };
     let tracing = args
         .tracing
         .then(|| quote!(::whisk::__private::init_tracing();));
@@ -334,46 +338,6 @@ fn main(call: TokenStream2, args: &Args) -> TokenStream2 {
             #call
         }
     }
-}
-
-/// `main` for `#[whisk::action(init = ...)]`: the state parameter's type is
-/// checked like the others, and the init function is passed by path.
-fn serve_with_state(
-    sig: &syn::Signature,
-    signature: &Signature,
-    state: &Type,
-    init: &syn::Path,
-    args: &Args,
-) -> TokenStream2 {
-    let name = &sig.ident;
-    let params = signature.params;
-    let (context, function) = match signature.context {
-        Some(context) => (
-            context.to_token_stream(),
-            quote!(|__whisk_params, __whisk_ctx, __whisk_state| #name(__whisk_params, __whisk_ctx, __whisk_state)),
-        ),
-        None => (
-            quote!(::whisk::Context),
-            quote!(|__whisk_params, _, __whisk_state| #name(__whisk_params, __whisk_state)),
-        ),
-    };
-    let (result, output, error) = result_types(signature.result);
-    let call = match &sig.asyncness {
-        Some(asyncness) => {
-            let future = quote_spanned!(asyncness.span=> _);
-            quote! {
-                ::whisk::__private::run_async_with_state::<#params, #context, #state, #result, #output, #error, _, #future, _, _>(
-                    #init, #function
-                )
-            }
-        }
-        None => quote! {
-            ::whisk::__private::run_sync_with_state::<#params, #context, #state, #result, #output, #error, _, _, _>(
-                #init, #function
-            )
-        },
-    };
-    main(call, args)
 }
 
 /// The result, output and error types as generic arguments: spelled out
