@@ -170,9 +170,16 @@ impl<'de: 'a, 'a> Deserialize<'de> for Envelope<'a> {
     }
 }
 
-/// Parses a `/run` body (an empty body counts as `{}`).
+/// Whether a request carries nothing. Every input (a `/run` or `/init` body,
+/// an exec argument) that is empty or only whitespace counts as `{}`, so
+/// `curl -X POST .../init` and an argument-less exec just work.
+fn is_blank(input: &[u8]) -> bool {
+    input.iter().all(u8::is_ascii_whitespace)
+}
+
+/// Parses a `/run` body (a blank body counts as `{}`).
 pub(crate) fn parse_envelope(body: &[u8]) -> Result<Envelope<'_>, Outcome> {
-    if body.iter().all(u8::is_ascii_whitespace) {
+    if is_blank(body) {
         return Ok(Envelope {
             value: None,
             metadata: Map::new(),
@@ -220,7 +227,7 @@ pub(crate) fn parse_init(body: &[u8]) -> Result<Vec<(String, String)>, Outcome> 
         #[serde(default)]
         env: Option<Map<String, Value>>,
     }
-    if body.iter().all(u8::is_ascii_whitespace) {
+    if is_blank(body) {
         return Ok(Vec::new());
     }
     let request: InitRequest = serde_json::from_slice(body).map_err(|e| {
@@ -372,7 +379,7 @@ impl<A: Action> Core<A> {
 
     /// Runs one activation from a bare `value` and a context (exec mode).
     pub(crate) async fn run_value(&self, value: &[u8], ctx: Context) -> Outcome {
-        let text = if value.iter().all(u8::is_ascii_whitespace) {
+        let text = if is_blank(value) {
             "{}".as_bytes()
         } else {
             value
