@@ -198,8 +198,28 @@ fn ow_environment_variables_from_run_metadata() {
         json!({"api_host": "xyz", "api_key": null, "namespace": null, "action_name": null,
                "action_version": null, "activation_id": "jjj", "transaction_id": null, "deadline": "456"})
     );
+    // Unchanged, changed and re-added keys; a value no variable can hold
+    // (a NUL) removes the variable rather than leave the last one.
+    let r = server.post(
+        "/run",
+        r#"{"value":{},"activation_id":"jjj","deadline":789,"namespace":"yyy"}"#,
+    );
+    assert_eq!(
+        r.json(),
+        json!({"api_host": "xyz", "api_key": null, "namespace": "yyy", "action_name": null,
+               "action_version": null, "activation_id": "jjj", "transaction_id": null, "deadline": "789"})
+    );
+    let r = server.post(
+        "/run",
+        r#"{"value":{},"activation_id":"jjj","deadline":789,"namespace":"a\u0000b"}"#,
+    );
+    assert_eq!(
+        r.json(),
+        json!({"api_host": "xyz", "api_key": null, "namespace": null, "action_name": null,
+               "action_version": null, "activation_id": "jjj", "transaction_id": null, "deadline": "789"})
+    );
     let logs = server.stop();
-    logs.assert_sentinels(2);
+    logs.assert_sentinels(4);
     assert_eq!(
         (
             without_sentinels(&logs.stdout),

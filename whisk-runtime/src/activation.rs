@@ -266,7 +266,7 @@ pub(crate) struct Core<A> {
     /// Whether `/init` succeeded; held across `/init` so two cannot race.
     initialized: tokio::sync::Mutex<bool>,
     busy: AtomicBool,
-    exported: Mutex<Vec<String>>,
+    exported: Mutex<Vec<Exported>>,
     /// Refuses requests while a sync action holds the server's thread.
     responder: Option<Responder>,
 }
@@ -449,31 +449,64 @@ impl<A: Action> Core<A> {
 
     /// Exports `__OW_<KEY>` for every metadata key, and removes the ones the
     /// previous activation exported that this one lacks.
+    ///
+    /// Only what changed is written: `setenv` scans the whole environment,
+    /// and from one activation to the next usually only the activation id,
+    /// the transaction id and the deadline differ.
     fn export_metadata(&self, metadata: &Map<String, Value>) {
         let mut exported = self.exported.lock().unwrap_or_else(|e| e.into_inner());
-        let names: Vec<String> = metadata
-            .keys()
-            .map(|k| format!("__OW_{}", k.to_uppercase()))
-            .collect();
-        for stale in exported.iter().filter(|n| !names.contains(n)) {
-            // SAFETY: no activation runs now (concurrency is off), and the
-            // runtime's own threads never read the environment.
-            unsafe { std::env::remove_var(stale) };
-        }
-        exported.clear();
-        for (name, value) in names.into_iter().zip(metadata.values()) {
+        exported.retain(|var| {
+            let keep = metadata.contains_key(&var.key);
+            if !keep {
+                // SAFETY: no activation runs now (concurrency is off), and
+                // the runtime's own threads never read the environment.
+                unsafe { std::env::remove_var(&var.name) };
+            }
+            keep
+        });
+        for (key, value) in metadata {
             let value = match value {
                 Value::String(s) => Cow::Borrowed(s.as_str()),
                 other => Cow::Owned(other.to_string()),
             };
-            if name.contains(['=', '\0']) || value.contains('\0') {
+            let at = exported.iter().position(|var| var.key == *key);
+            if let Some(var) = at.map(|i| &exported[i])
+                && var.value == value
+            {
+                continue;
+            }
+            let name = match at {
+                Some(i) => exported.swap_remove(i).name,
+                None => format!("__OW_{}", key.to_uppercase()),
+            };
+            if name.contains(['=', '\0']) {
+                continue; // Not a name a variable can have.
+            }
+            if value.contains('\0') {
+                // Not a value a variable can have: no stale value either.
+                // SAFETY: as above.
+                unsafe { std::env::remove_var(&name) };
                 continue;
             }
             // SAFETY: as above.
             unsafe { std::env::set_var(&name, value.as_ref()) };
-            exported.push(name);
+            exported.push(Exported {
+                key: key.clone(),
+                name,
+                value: value.into_owned(),
+            });
         }
     }
+}
+
+/// One `__OW_*` variable the last activation set.
+struct Exported {
+    /// The metadata key (`activation_id`).
+    key: String,
+    /// The variable (`__OW_ACTIVATION_ID`).
+    name: String,
+    /// Its value as exported.
+    value: String,
 }
 
 /// The developer error for a panic, with its message when it has one.
