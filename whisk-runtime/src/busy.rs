@@ -5,11 +5,16 @@
 //! activation. While it runs, tokio cannot accept connections, yet the
 //! protocol wants an overlapping `/run` refused with `403 System not ready,
 //! status is running.` rather than queued. This small thread does that: once
-//! such an activation has run for [`GRACE`] (a timer, so that the usual short
-//! activation costs one syscall and wakes no thread), it accepts on the same
-//! listening socket and answers every request that arrives meanwhile, until
-//! the activation ends. The end is marked before the response is sent, so a
-//! request that follows the response is always served normally.
+//! one activation has been running for a whole tick of a [`TICK`] timer, it
+//! accepts on the same listening socket and answers every request that
+//! arrives meanwhile, until the activation ends. The end is marked before the
+//! response is sent, so a request that follows the response is always served
+//! normally.
+//!
+//! The timer ticks only while activations come: the first one after a quiet
+//! spell starts it, and the thread stops it after [`IDLE_TICKS`] ticks with
+//! none. An activation itself makes no syscall here, only two uncontended
+//! lock operations.
 
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -19,9 +24,11 @@ use std::time::{Duration, Instant};
 
 use crate::activation::{BUSY, Kind, Outcome};
 
-/// How long an activation runs before overlapping requests are refused
-/// rather than left waiting in the accept queue.
-const GRACE: Duration = Duration::from_millis(2);
+/// The timer's period: an activation is refused company once it has run
+/// through a whole tick, so after between one and two ticks.
+const TICK: Duration = Duration::from_millis(2);
+/// Ticks without a new activation after which the timer stops.
+const IDLE_TICKS: u32 = 10;
 /// How long a refused client may take to send its request.
 const READ_LIMIT: Duration = Duration::from_secs(1);
 /// How much of a refused request is read (and dropped) at most.
@@ -33,11 +40,20 @@ pub(crate) struct Responder {
 }
 
 struct Shared {
-    /// Whether a sync activation occupies the server's thread.
-    active: Mutex<bool>,
-    /// Fires [`GRACE`] after an activation starts (a `timerfd`).
+    state: Mutex<State>,
+    /// Ticks every [`TICK`] while activations come (a `timerfd`).
     timer: OwnedFd,
     listener: TcpListener,
+}
+
+#[derive(Default)]
+struct State {
+    /// Whether a sync activation occupies the server's thread.
+    active: bool,
+    /// Counts activations, so a tick tells a new one from a long one.
+    started: u64,
+    /// Whether the timer is running.
+    ticking: bool,
 }
 
 /// Marks the activation as running until dropped.
@@ -45,28 +61,32 @@ pub(crate) struct Window<'a>(&'a Shared);
 
 impl Drop for Window<'_> {
     fn drop(&mut self) {
-        // The timer is left armed: if it fires after this, the thread finds
-        // nothing running and sleeps again. That wake-up is off the
-        // activation's path; a disarm would be a syscall on it.
-        *self.0.active.lock().unwrap_or_else(|e| e.into_inner()) = false;
+        self.0.lock().active = false;
     }
 }
 
 impl Shared {
-    /// Arms the timer to fire once after `after` (re-arming replaces).
-    fn arm(&self, after: Duration) {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Starts (`Some(period)`) or stops (`None`) the periodic timer.
+    fn set_timer(&self, period: Option<Duration>) {
+        let spec = period.map_or(timespec(Duration::ZERO), timespec);
         let spec = libc::itimerspec {
-            it_interval: libc::timespec {
-                tv_sec: 0,
-                tv_nsec: 0,
-            },
-            it_value: libc::timespec {
-                tv_sec: after.as_secs() as libc::time_t,
-                tv_nsec: after.subsec_nanos() as libc::c_long,
-            },
+            it_interval: spec,
+            it_value: spec,
         };
         // SAFETY: a valid timerfd and a valid itimerspec.
         unsafe { libc::timerfd_settime(self.timer.as_raw_fd(), 0, &spec, std::ptr::null_mut()) };
+    }
+}
+
+fn timespec(d: Duration) -> libc::timespec {
+    libc::timespec {
+        // Only ever a few milliseconds (`TICK`) or zero.
+        tv_sec: d.as_secs() as _,
+        tv_nsec: d.subsec_nanos() as _,
     }
 }
 
@@ -84,7 +104,7 @@ impl Responder {
             return Err(io::Error::last_os_error());
         }
         let shared = Arc::new(Shared {
-            active: Mutex::new(false),
+            state: Mutex::new(State::default()),
             // SAFETY: just created, owned by nobody else.
             timer: unsafe { OwnedFd::from_raw_fd(timer) },
             listener,
@@ -98,16 +118,25 @@ impl Responder {
 
     /// Marks a sync activation as running on the server's thread.
     pub(crate) fn enter(&self) -> Window<'_> {
-        *self.shared.active.lock().unwrap_or_else(|e| e.into_inner()) = true;
-        self.shared.arm(GRACE);
+        let mut state = self.shared.lock();
+        state.active = true;
+        state.started = state.started.wrapping_add(1);
+        if !state.ticking {
+            // The first activation after a quiet spell. Under the lock, so
+            // it cannot interleave with the thread stopping the timer.
+            state.ticking = true;
+            self.shared.set_timer(Some(TICK));
+        }
+        drop(state);
         Window(&self.shared)
     }
 }
 
 fn respond_loop(shared: &Shared) {
-    let lock = || shared.active.lock().unwrap_or_else(|e| e.into_inner());
+    // What the previous tick saw: (activation count, active).
+    let mut seen = (0, false);
+    let mut quiet = 0;
     loop {
-        // Sleep until an activation has run for GRACE.
         let mut timer = libc::pollfd {
             fd: shared.timer.as_raw_fd(),
             events: libc::POLLIN,
@@ -120,28 +149,52 @@ fn respond_loop(shared: &Shared) {
         let mut expirations = [0u8; 8];
         // SAFETY: reading the 8-byte counter of our own timerfd.
         unsafe { libc::read(shared.timer.as_raw_fd(), expirations.as_mut_ptr().cast(), 8) };
-        while *lock() {
-            let mut ready = libc::pollfd {
-                fd: shared.listener.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            };
-            // SAFETY: one valid pollfd; a short timeout to notice the end.
-            if unsafe { libc::poll(&mut ready, 1, 20) } <= 0 {
-                continue;
+        let mut state = shared.lock();
+        let now = (state.started, state.active);
+        if now.1 && now == seen {
+            // The same activation as a tick ago: it has run a whole tick.
+            drop(state);
+            refuse_while_active(shared);
+            quiet = 0;
+            continue;
+        }
+        if now.0 == seen.0 && !now.1 {
+            quiet += 1;
+            if quiet >= IDLE_TICKS {
+                state.ticking = false;
+                shared.set_timer(None);
+                quiet = 0;
             }
-            // Accept only while the activation runs: the lock orders this
-            // with its end, which comes before its response.
-            let active = lock();
-            let accepted = if *active {
-                shared.listener.accept().ok()
-            } else {
-                None
-            };
-            drop(active);
-            if let Some((stream, _)) = accepted {
-                refuse(stream);
-            }
+        } else {
+            quiet = 0;
+        }
+        seen = now;
+    }
+}
+
+/// Answers every request that arrives until the running activation ends.
+fn refuse_while_active(shared: &Shared) {
+    while shared.lock().active {
+        let mut ready = libc::pollfd {
+            fd: shared.listener.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd; a short timeout to notice the end.
+        if unsafe { libc::poll(&mut ready, 1, 20) } <= 0 {
+            continue;
+        }
+        // Accept only while the activation runs: the lock orders this with
+        // its end, which comes before its response.
+        let state = shared.lock();
+        let accepted = if state.active {
+            shared.listener.accept().ok()
+        } else {
+            None
+        };
+        drop(state);
+        if let Some((stream, _)) = accepted {
+            refuse(stream);
         }
     }
 }
