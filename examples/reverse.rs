@@ -19,7 +19,11 @@ struct Reversed {
     reversed: String,
 }
 
-#[whisk::action]
+// `inline`: a quick, CPU-only function runs on the server's thread even
+// when activations may overlap (`__OW_ALLOW_CONCURRENT=true`), with no hop
+// to the blocking pool. Without concurrency (OpenWhisk's default) every
+// sync action runs there anyway.
+#[whisk::action(inline)]
 fn reverse(p: Params) -> Result<Reversed, whisk::Error> {
     Ok(Reversed {
         reversed: p.payload.chars().rev().collect(),

@@ -351,6 +351,59 @@ fn overlapping_runs_proceed_with_concurrency() {
 }
 
 #[test]
+fn sync_actions_run_on_the_servers_thread_unless_runs_may_overlap() {
+    // Concurrency off (the default): in place, on the server's thread.
+    let server = tricks();
+    let r = server.run(json!({"do": "thread"}));
+    assert_eq!((r.status, r.json()), (200, json!({"thread": "main"})));
+    server.stop().assert_sentinels(1);
+    // Concurrency on: on the blocking pool, so a slow one cannot stall the
+    // server.
+    let server = Server::start(
+        "kit",
+        &[("KIT_ACTION", "tricks"), ("__OW_ALLOW_CONCURRENT", "true")],
+    );
+    let r = server.run(json!({"do": "thread"}));
+    assert_eq!(r.status, 200);
+    assert_ne!(r.json()["thread"], json!("main"), "{}", r.text());
+    server.stop().assert_sentinels(1);
+}
+
+#[test]
+fn an_inline_action_runs_on_the_servers_thread_under_concurrency() {
+    let server = Server::start("inline", &[("__OW_ALLOW_CONCURRENT", "true")]);
+    // Overlapping activations all succeed, each on the server's thread (so
+    // one after another), each with its log line and its sentinels.
+    let n = 8;
+    let handles: Vec<_> = (0..n)
+        .map(|i| server.run_in_background(json!({"i": i, "sleep_ms": 20})))
+        .collect();
+    for (i, handle) in handles.into_iter().enumerate() {
+        let r = handle.join().unwrap();
+        r.assert_framing();
+        assert_eq!(
+            (r.status, r.json()),
+            (200, json!({"thread": "main", "i": i}))
+        );
+    }
+    let logs = server.stop();
+    logs.assert_sentinels(n);
+    // One after another: each log line is followed by its own sentinel.
+    let lines: Vec<&str> = logs.stdout.lines().collect();
+    let mut seen: Vec<String> = lines
+        .chunks(2)
+        .map(|pair| {
+            assert_eq!(pair.get(1), Some(&SENTINEL), "{}", logs.stdout);
+            pair[0].to_owned()
+        })
+        .collect();
+    seen.sort();
+    let expected: Vec<_> = (0..n).map(|i| format!("inline {i}")).collect();
+    assert_eq!(seen, expected);
+    assert_eq!(without_sentinels(&logs.stderr), "");
+}
+
+#[test]
 fn sigterm_lets_the_running_activation_finish() {
     let server = tricks();
     let slow = server.run_in_background(json!({"do":"sleep","ms":700}));

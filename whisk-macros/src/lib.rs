@@ -35,22 +35,41 @@ use syn::{FnArg, GenericArgument, ItemFn, PathArguments, ReturnType, Type};
 /// any `Display` type or `whisk::Error`. The result may be spelled through
 /// an alias (`type Result<T> = std::result::Result<T, MyError>;`). The
 /// function stays callable from your own code and tests.
+///
+/// Arguments, in any order:
+///
+/// * `init = path::to::setup`: state built once, passed as the last
+///   parameter `whisk::State<S>`;
+/// * `tracing`: install the `tracing` subscriber;
+/// * `inline` (sync functions only): run the function on the server's
+///   thread even when activations may overlap, for quick CPU-only functions
+///   (see `whisk::SyncFn::inline`).
 #[proc_macro_attribute]
 pub fn action(args: TokenStream, item: TokenStream) -> TokenStream {
     expand(args.into(), item.into()).into()
 }
 
-/// The attribute's arguments: `init = path` and `tracing`.
+/// The attribute's arguments: `init = path`, `tracing` and `inline`.
 #[derive(Default)]
 struct Args {
     /// The function that builds the action's state.
     init: Option<syn::Path>,
     /// Whether to install the `tracing` subscriber.
     tracing: bool,
+    /// Where `inline` was written, if it was.
+    inline: Option<Span>,
 }
 
 const ARGUMENTS: &str = "`#[whisk::action]` takes `init = path::to::setup` (a function \
-     building the state, passed as the last parameter `whisk::State<S>`) and `tracing`";
+     building the state, passed as the last parameter `whisk::State<S>`), `tracing` and `inline`";
+
+/// Parses a flag argument (a bare name such as `tracing`).
+fn flag(meta: &syn::meta::ParseNestedMeta<'_>, name: &str) -> syn::Result<Span> {
+    if !meta.input.is_empty() && !meta.input.peek(syn::Token![,]) {
+        return Err(meta.error(format!("`{name}` takes no value: write `{name}`")));
+    }
+    Ok(meta.path.span())
+}
 
 fn parse_args(args: TokenStream2, errors: &mut Errors) -> Args {
     use syn::parse::Parser;
@@ -71,10 +90,11 @@ fn parse_args(args: TokenStream2, errors: &mut Errors) -> Args {
             })?);
             Ok(())
         } else if meta.path.is_ident("tracing") {
-            if !meta.input.is_empty() && !meta.input.peek(syn::Token![,]) {
-                return Err(meta.error("`tracing` takes no value: write `tracing`"));
-            }
+            flag(&meta, "tracing")?;
             parsed.tracing = true;
+            Ok(())
+        } else if meta.path.is_ident("inline") {
+            parsed.inline = Some(flag(&meta, "inline")?);
             Ok(())
         } else {
             Err(meta.error(format!(
@@ -143,6 +163,12 @@ fn check(function: &mut ItemFn, args: &Args, errors: &mut Errors) -> TokenStream
         function.sig.ident = Ident::new("__whisk_action_named_main", function.sig.ident.span());
     }
     let sig = &function.sig;
+    if let (Some(inline), Some(_)) = (args.inline, &sig.asyncness) {
+        errors.push(
+            inline,
+            "`inline` is for sync functions: an `async fn` already runs on the server's thread",
+        );
+    }
     match shape(sig, args.init.is_some(), errors) {
         Shape::Broken => quote!(
             fn main() {}
@@ -318,15 +344,18 @@ fn serve(sig: &syn::Signature, signature: &Signature, args: &Args) -> TokenStrea
         |__whisk_params, #context_pattern #state_pattern| #name(__whisk_params #context_argument #state_pattern)
     );
     let (result, output, error) = result_types(signature.result);
-    let (run, future) = match &sig.asyncness {
+    let (run, future, inline) = match &sig.asyncness {
         // A future that is not `Send` is reported at `async`.
-        Some(asyncness) => ("run_async", quote_spanned!(asyncness.span=> , _)),
-        None => ("run_sync", quote!()),
+        Some(asyncness) => ("run_async", quote_spanned!(asyncness.span=> , _), quote!()),
+        None => {
+            let inline = args.inline.is_some();
+            ("run_sync", quote!(), quote!(#inline,))
+        }
     };
     let run = Ident::new(&format!("{run}{suffix}"), Span::call_site());
     let call = quote! {
         ::whisk::__private::#run::<#params, #context, #state #result, #output, #error, _ #future #init_generics>(
-            #init #function
+            #inline #init #function
         )
     };
     let tracing = args

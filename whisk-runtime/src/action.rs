@@ -50,21 +50,30 @@ pub(crate) enum Work {
     Ready(Outcome),
     /// An async function's future, polled on the runtime.
     Future(Pin<Box<dyn Future<Output = Outcome> + Send>>),
-    /// A sync function, run on the blocking pool so it cannot stall the server.
-    Blocking(Box<dyn FnOnce() -> Outcome + Send>),
+    /// A sync function. Without concurrency it runs on the server's thread;
+    /// with it, on the blocking pool so that it cannot stall the server,
+    /// unless `inline` (see [`SyncFn::inline`]).
+    Sync {
+        call: Box<dyn FnOnce() -> Outcome + Send>,
+        inline: bool,
+    },
 }
 
 /// A synchronous action: `Fn(P, Context) -> Result<O, E>`. Made by [`sync_fn`].
 pub struct SyncFn<F, P> {
     f: Arc<F>,
+    inline: bool,
     _params: PhantomData<fn(P)>,
 }
 
 /// Serves a synchronous function as an action.
 ///
 /// The function gets the `/run` `value` deserialized into `P`, and the
-/// activation's [`Context`]. It runs on a thread of the blocking pool, so a
-/// slow function never stalls the server.
+/// activation's [`Context`]. When activations cannot overlap (OpenWhisk's
+/// default) it runs on the server's thread, with no hop to another thread.
+/// With `__OW_ALLOW_CONCURRENT=true` it runs on a thread of the blocking
+/// pool, so that a slow function never stalls the other activations; see
+/// [`SyncFn::inline`] for quick functions.
 ///
 /// ```no_run
 /// use whisk_runtime::{Context, run, sync_fn};
@@ -83,7 +92,36 @@ where
 {
     SyncFn {
         f: Arc::new(f),
+        inline: false,
         _params: PhantomData,
+    }
+}
+
+impl<F, P> SyncFn<F, P> {
+    /// Runs the function on the server's thread even when activations may
+    /// overlap (`__OW_ALLOW_CONCURRENT=true`), rather than on the blocking
+    /// pool: what `#[whisk::action(inline)]` does.
+    ///
+    /// For quick, CPU-only functions (microseconds: parsing, reshaping,
+    /// computing) this saves two thread hand-offs per activation: about
+    /// 1.5x the throughput under concurrency (see BENCHMARKS.md). The price:
+    /// while the function runs, nothing else is served, so overlapping
+    /// activations run one after another. Leave it off for a function that
+    /// blocks (file or network I/O, `sleep`, heavy computation), or write
+    /// that one as an `async fn`. Without concurrency it changes nothing:
+    /// sync functions always run on the server's thread then.
+    ///
+    /// ```no_run
+    /// use whisk_runtime::{Context, run, sync_fn};
+    /// use serde_json::{Value, json};
+    ///
+    /// fn main() -> std::process::ExitCode {
+    ///     run(sync_fn(|v: Value, _: Context| Ok::<_, String>(json!({"echo": v}))).inline())
+    /// }
+    /// ```
+    pub fn inline(mut self) -> Self {
+        self.inline = true;
+        self
     }
 }
 
@@ -102,7 +140,10 @@ where
             Err(outcome) => return Invocation::ready(outcome),
         };
         let f = Arc::clone(&self.f);
-        Invocation(Work::Blocking(Box::new(move || encode(f(params, ctx)))))
+        Invocation(Work::Sync {
+            call: Box::new(move || encode(f(params, ctx))),
+            inline: self.inline,
+        })
     }
 }
 

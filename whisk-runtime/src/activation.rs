@@ -418,9 +418,19 @@ impl<A: Action> Core<A> {
                 Ok(outcome) => outcome,
                 Err(panic) => panicked(panic),
             },
-            Work::Blocking(f) => {
-                let call = move || span.in_scope(|| catch_unwind(AssertUnwindSafe(f)));
-                let result = if self.concurrent {
+            Work::Sync { call, inline } => {
+                let call = move || span.in_scope(|| catch_unwind(AssertUnwindSafe(call)));
+                let result = if !self.concurrent {
+                    // One activation at a time: run it right here, with no
+                    // hop to another thread, while the busy responder (HTTP)
+                    // refuses whatever arrives meanwhile.
+                    let _window = self.responder.as_ref().map(Responder::enter);
+                    call()
+                } else if inline {
+                    // Overlapping activations of a quick function: run it
+                    // here too; the others wait for it (`SyncFn::inline`).
+                    call()
+                } else {
                     // Overlapping activations: a slow sync action must not
                     // hold the server's thread.
                     match tokio::task::spawn_blocking(call).await {
@@ -432,12 +442,6 @@ impl<A: Action> Core<A> {
                             );
                         }
                     }
-                } else {
-                    // One activation at a time: run it right here, with no
-                    // hop to another thread, while the busy responder (HTTP)
-                    // refuses whatever arrives meanwhile.
-                    let _window = self.responder.as_ref().map(Responder::enter);
-                    call()
                 };
                 match result {
                     Ok(outcome) => outcome,

@@ -20,8 +20,9 @@ impl<A: Action> BenchCore<A> {
 
     /// `Core::run_envelope`: decodes a `/run` body, calls the action, encodes
     /// the result. Returns the HTTP status the transport would answer and the
-    /// body. Sync actions run through `spawn_blocking`, so this needs a tokio
-    /// runtime (a current-thread one, as the server uses).
+    /// body. Needs a tokio runtime (a current-thread one, as the server
+    /// uses): with `concurrent`, sync actions run through `spawn_blocking`
+    /// unless they are [`inline`](crate::SyncFn::inline).
     pub async fn run_envelope(&self, body: &[u8]) -> (u16, Vec<u8>) {
         let outcome = self.0.run_envelope(body).await;
         let status = match outcome.kind {

@@ -135,13 +135,14 @@ pub mod __private {
         }
     }
 
-    /// Serves `f(params, ctx) -> R` (a sync action) with [`run`](crate::run).
+    /// Serves `f(params, ctx) -> R` (a sync action) with [`run`](crate::run);
+    /// `inline` is `#[whisk::action(inline)]` ([`SyncFn::inline`](crate::SyncFn::inline)).
     ///
     /// Only `F`'s bound involves the function itself, and it holds by
     /// construction; the others check one type of the signature each. The
     /// result is a plain `ExitCode`: an `impl Action` would check the bounds
     /// a second time, at the span of the whole call.
-    pub fn run_sync<P, C, R, O, E, F>(f: F) -> ExitCode
+    pub fn run_sync<P, C, R, O, E, F>(inline: bool, f: F) -> ExitCode
     where
         P: ActionParams + Send + 'static,
         C: ActionContext,
@@ -150,9 +151,17 @@ pub mod __private {
         E: IntoErrorValue,
         F: Fn(P, C) -> R + Send + Sync + 'static,
     {
-        crate::run(crate::sync_fn(move |params: P, ctx: Context| {
-            f(params, C::from_context(ctx)).into_result()
-        }))
+        crate::run(placed(
+            inline,
+            crate::sync_fn(move |params: P, ctx: Context| {
+                f(params, C::from_context(ctx)).into_result()
+            }),
+        ))
+    }
+
+    /// The action, [`inline`](crate::SyncFn::inline) when asked.
+    fn placed<F, P>(inline: bool, action: crate::SyncFn<F, P>) -> crate::SyncFn<F, P> {
+        if inline { action.inline() } else { action }
     }
 
     /// Serves `async f(params, ctx) -> R` (an async action) with
@@ -191,8 +200,8 @@ pub mod __private {
     }
 
     /// Serves a sync action whose state `init` builds once
-    /// (`#[whisk::action(init = ...)]`).
-    pub fn run_sync_with_state<P, C, St, R, O, E, F, I, M>(init: I, f: F) -> ExitCode
+    /// (`#[whisk::action(init = ...)]`); `inline` as for [`run_sync`].
+    pub fn run_sync_with_state<P, C, St, R, O, E, F, I, M>(inline: bool, init: I, f: F) -> ExitCode
     where
         P: ActionParams + Send + 'static,
         C: ActionContext,
@@ -209,9 +218,12 @@ pub mod __private {
             init,
             move |state: crate::State<St::Inner>| {
                 let f = std::sync::Arc::clone(&f);
-                crate::sync_fn(move |params: P, ctx: Context| {
-                    f(params, C::from_context(ctx), St::from_state(state.clone())).into_result()
-                })
+                placed(
+                    inline,
+                    crate::sync_fn(move |params: P, ctx: Context| {
+                        f(params, C::from_context(ctx), St::from_state(state.clone())).into_result()
+                    }),
+                )
             },
         ))
     }
