@@ -8,7 +8,10 @@
 # target dir is left alone):
 #   * examples/reverse.rs and the baseline, as ordinary (dynamic glibc) binaries;
 #   * both again with `-C target-feature=+crt-static` (static glibc; the
-#     toolchain has no musl target here) for the static-size row.
+#     toolchain has no musl target here) for the static-size row;
+#   * bench/reverse-pool: the reverse action without `inline`, measured in
+#     the keep-alive phase only (what a sync action costs on the blocking
+#     pool under concurrency).
 # Then runs bench/driver (`whisk-bench`), which starts each server in turn
 # (whisk, baseline, whisk, baseline, ...), bounds every load loop in count and
 # time, sends its sentinels to /dev/null, and prints a Markdown table.
@@ -23,7 +26,8 @@ host="$(rustc -vV | sed -n 's/^host: //p')"
 echo "== building (release) in $target" >&2
 CARGO_TARGET_DIR="$target" cargo build --quiet --release --example reverse
 CARGO_TARGET_DIR="$target" cargo build --quiet --release \
-  --manifest-path bench/Cargo.toml -p whisk-bench-baseline -p whisk-bench-driver
+  --manifest-path bench/Cargo.toml -p whisk-bench-baseline -p whisk-bench-driver \
+  -p whisk-bench-reverse-pool
 static_flags="-C target-feature=+crt-static"
 CARGO_TARGET_DIR="$target" RUSTFLAGS="$static_flags" cargo build --quiet --release \
   --target "$host" --example reverse
@@ -43,4 +47,5 @@ echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d
 exec "$target/release/whisk-bench" \
   --whisk "$whisk" --baseline "$baseline" \
   --whisk-static "$whisk_static" --baseline-static "$baseline_static" \
+  --whisk-pool "$target/release/reverse-pool" \
   "$@"

@@ -6,8 +6,12 @@
 //!
 //! ```text
 //! whisk-bench --whisk PATH --baseline PATH [--rounds 7] [--secs 2] [--cold 10]
-//!             [--whisk-static PATH --baseline-static PATH] [--out FILE]
+//!             [--whisk-static PATH --baseline-static PATH] [--whisk-pool PATH]
+//!             [--out FILE]
 //! ```
+//!
+//! `--whisk-pool` is a third server measured in the keep-alive phase only
+//! (whisk, baseline, pool in each round): the same action without `inline`.
 //!
 //! Every load loop is bounded in time (`--secs`) and in count (`--max`), and
 //! only talks to 127.0.0.1. The servers' stdout and stderr (the sentinels)
@@ -40,6 +44,8 @@ struct Args {
     baseline: PathBuf,
     whisk_static: Option<PathBuf>,
     baseline_static: Option<PathBuf>,
+    /// The action without `inline`, for the keep-alive phase only.
+    whisk_pool: Option<PathBuf>,
     rounds: usize,
     secs: f64,
     cold: usize,
@@ -52,7 +58,7 @@ struct Args {
 fn usage() -> ! {
     eprintln!(
         "usage: whisk-bench --whisk PATH --baseline PATH [--rounds N] [--secs S] [--cold N] \
-         [--max N] [--whisk-static PATH --baseline-static PATH] [--out FILE]\n\
+         [--max N] [--whisk-static PATH --baseline-static PATH] [--whisk-pool PATH] [--out FILE]\n\
          \x20      whisk-bench --whisk PATH --soak SECS"
     );
     std::process::exit(2)
@@ -64,6 +70,7 @@ fn parse_args() -> Args {
         baseline: PathBuf::new(),
         whisk_static: None,
         baseline_static: None,
+        whisk_pool: None,
         rounds: 7,
         secs: 2.0,
         cold: 10,
@@ -79,6 +86,7 @@ fn parse_args() -> Args {
             "--baseline" => args.baseline = value.into(),
             "--whisk-static" => args.whisk_static = Some(value.into()),
             "--baseline-static" => args.baseline_static = Some(value.into()),
+            "--whisk-pool" => args.whisk_pool = Some(value.into()),
             "--rounds" => args.rounds = value.parse().unwrap_or_else(|_| usage()),
             "--secs" => args.secs = value.parse().unwrap_or_else(|_| usage()),
             "--cold" => args.cold = value.parse().unwrap_or_else(|_| usage()),
@@ -206,6 +214,8 @@ fn one_shot(port: u16, request: &[u8], buf: &mut Vec<u8>) -> io::Result<Answer> 
 enum Which {
     Whisk,
     Baseline,
+    /// `--whisk-pool`: keep-alive only.
+    WhiskPool,
 }
 
 impl Which {
@@ -213,6 +223,7 @@ impl Which {
         match self {
             Which::Whisk => "whisk",
             Which::Baseline => "baseline",
+            Which::WhiskPool => "whisk without inline (keep-alive only)",
         }
     }
 }
@@ -706,6 +717,16 @@ fn main() {
             }
             samples.entry(which).or_default().push(sample);
         }
+        if let Some(pool) = &args.whisk_pool {
+            let which = Which::WhiskPool;
+            eprintln!("round {}/{}: {}", round + 1, args.rounds, which.name());
+            let mut sample = Sample::default();
+            if let Err(e) = keep_alive(pool, &args, &mut sample) {
+                eprintln!("whisk-bench: {} failed: {e}", which.name());
+                std::process::exit(1);
+            }
+            samples.entry(which).or_default().push(sample);
+        }
     }
     let statics = [
         (Which::Whisk, args.whisk_static.as_deref()),
@@ -740,8 +761,7 @@ fn main() {
             .map(|s| s.0.get(key).copied().unwrap_or(f64::NAN))
             .collect()
     };
-    for row in ROWS {
-        let mut w = values(Which::Whisk, row.key);
+    let mut line = |row: &Row, label: &str, mut w: Vec<f64>| {
         let mut b = values(Which::Baseline, row.key);
         let mut ratios: Vec<f64> = w.iter().zip(&b).map(|(w, b)| w / b).collect();
         let per_round = ratios
@@ -763,7 +783,7 @@ fn main() {
         let best_ratio = best(&w) / best(&b);
         report.push_str(&format!(
             "| {} | {} | {} | {:.3} | {:.3} | {} | {} |\n",
-            row.label,
+            label,
             format_value(median(&mut w), row),
             format_value(median(&mut b), row),
             median(&mut ratios),
@@ -771,6 +791,18 @@ fn main() {
             per_round,
             row.target
         ));
+    };
+    for row in ROWS {
+        line(row, row.label, values(Which::Whisk, row.key));
+    }
+    if samples.contains_key(&Which::WhiskPool) {
+        for row in ROWS
+            .iter()
+            .filter(|r| r.key == "ka_rps" || r.key == "ka_cpu_us")
+        {
+            let label = format!("{} (without `inline`: blocking pool)", row.label);
+            line(row, &label, values(Which::WhiskPool, row.key));
+        }
     }
     print!("{report}");
     if let Some(out) = &args.out {
