@@ -336,3 +336,43 @@ fn secrets_never_reach_logs_or_errors() {
     assert!(!logs.stdout.contains("s3cret"), "{}", logs.stdout);
     assert!(!logs.stderr.contains("s3cret"), "{}", logs.stderr);
 }
+
+#[test]
+fn an_activation_completes_when_its_client_goes_away() {
+    // An async action (it waits, so it runs in a task of its own) and a sync
+    // one on the blocking pool: both must finish and write their sentinels
+    // even though nobody reads the answer.
+    for (example, env, slow, quick) in [
+        (
+            "deadline",
+            vec![],
+            json!({"work_ms": 300}),
+            json!({"work_ms": 1}),
+        ),
+        (
+            "kit",
+            vec![("KIT_ACTION", "tricks"), ("__OW_ALLOW_CONCURRENT", "true")],
+            json!({"do": "sleep", "ms": 300}),
+            json!({"do": "sleep", "ms": 1}),
+        ),
+    ] {
+        let server = Server::start(example, &env);
+        let body = json!({ "value": slow }).to_string();
+        let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+        let head = format!(
+            "POST /run HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).unwrap();
+        stream.write_all(body.as_bytes()).unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        drop(stream);
+        // The activation is still running; give it time to end on its own
+        // (a stop now would only drain connections, and this one is gone).
+        std::thread::sleep(Duration::from_millis(600));
+        assert_eq!(server.run(quick).status, 200);
+        let logs = server.stop();
+        // The abandoned activation and the one that checked we still serve.
+        logs.assert_sentinels(2);
+    }
+}

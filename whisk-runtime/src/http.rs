@@ -1,7 +1,11 @@
 //! The HTTP transport: `POST /init` and `POST /run` on port 8080.
 
+use std::future::Future;
 use std::io;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -143,9 +147,7 @@ async fn run<A: Action>(State(server): State<Arc<Server<A>>>, request: Request) 
             return response;
         }
     };
-    // The activation runs in its own task: if the client goes away, it still
-    // completes and still writes its sentinels.
-    let task = tokio::spawn(async move {
+    let activation = Box::pin(async move {
         let Some(busy) = server.core.try_begin() else {
             eprintln!("Internal system error: {BUSY}");
             return Outcome::error(Kind::Rejected, BUSY);
@@ -155,12 +157,37 @@ async fn run<A: Action>(State(server): State<Arc<Server<A>>>, request: Request) 
         drop(busy);
         outcome
     });
-    match task.await {
+    match run_to_completion(activation).await {
         Ok(outcome) => respond(outcome),
         Err(e) => json_error(
             StatusCode::INTERNAL_SERVER_ERROR,
             &format!("Internal error: {e}"),
         ),
+    }
+}
+
+/// Runs an activation so that it completes, and writes its sentinels, even
+/// if the client goes away (hyper then drops the request's future).
+///
+/// It is polled here first: a sync action, the usual case, finishes in that
+/// one poll, with no task to spawn, schedule and join. Only an activation
+/// that has to wait (an async action, the blocking pool) moves to a task of
+/// its own, which a dropped connection cannot cancel.
+async fn run_to_completion(
+    mut activation: Pin<Box<dyn Future<Output = Outcome> + Send>>,
+) -> Result<Outcome, tokio::task::JoinError> {
+    let first = std::future::poll_fn(|cx| {
+        // A panic here would otherwise end the connection's task; in a task
+        // of its own it is a JoinError, the same 500 as below.
+        Poll::Ready(catch_unwind(AssertUnwindSafe(|| {
+            activation.as_mut().poll(cx)
+        })))
+    })
+    .await;
+    match first {
+        Ok(Poll::Ready(outcome)) => Ok(outcome),
+        Ok(Poll::Pending) => tokio::spawn(activation).await,
+        Err(panic) => tokio::spawn(async move { std::panic::resume_unwind(panic) }).await,
     }
 }
 
