@@ -229,15 +229,24 @@ async fn read_body(request: Request, limit: usize, timeout: Duration) -> Result<
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(too_large());
     }
-    let collect = Limited::new(request.into_body(), limit).collect();
-    let Ok(collected) = tokio::time::timeout(timeout, collect).await else {
-        return Err(json_error(
-            StatusCode::REQUEST_TIMEOUT,
-            &format!(
-                "The request body did not arrive within {} s.",
-                timeout.as_secs_f64()
-            ),
-        ));
+    let mut collect = std::pin::pin!(Limited::new(request.into_body(), limit).collect());
+    // Usually the whole body came in with the headers: then it is read in
+    // one poll, and no timer is armed (and disarmed) for it.
+    let first = std::future::poll_fn(|cx| Poll::Ready(collect.as_mut().poll(cx))).await;
+    let collected = match first {
+        Poll::Ready(collected) => collected,
+        Poll::Pending => match tokio::time::timeout(timeout, collect).await {
+            Ok(collected) => collected,
+            Err(_) => {
+                return Err(json_error(
+                    StatusCode::REQUEST_TIMEOUT,
+                    &format!(
+                        "The request body did not arrive within {} s.",
+                        timeout.as_secs_f64()
+                    ),
+                ));
+            }
+        },
     };
     match collected {
         Ok(collected) => Ok(collected.to_bytes()),
