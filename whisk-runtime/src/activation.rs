@@ -19,6 +19,7 @@ use crate::action::{Action, Invocation, Work};
 use crate::busy::Responder;
 use crate::context::Context;
 use crate::error::IntoErrorValue;
+use crate::metadata::Metadata;
 use crate::trace;
 
 /// The body every runtime answers for a result that is not an object or array.
@@ -142,7 +143,7 @@ pub(crate) fn encode<O: Serialize, E: IntoErrorValue>(result: Result<O, E>) -> O
 /// action's parameter type later), every other key as metadata.
 pub(crate) struct Envelope<'a> {
     pub(crate) value: Option<&'a RawValue>,
-    pub(crate) metadata: Map<String, Value>,
+    pub(crate) metadata: Metadata,
 }
 
 impl<'de: 'a, 'a> Deserialize<'de> for Envelope<'a> {
@@ -155,12 +156,12 @@ impl<'de: 'a, 'a> Deserialize<'de> for Envelope<'a> {
             }
             fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
                 let mut value = None;
-                let mut metadata = Map::new();
+                let mut metadata = Metadata::with_capacity(256);
                 while let Some(key) = map.next_key::<Cow<'de, str>>()? {
                     if key == "value" {
                         value = Some(map.next_value::<&'de RawValue>()?);
                     } else {
-                        metadata.insert(key.into_owned(), map.next_value()?);
+                        map.next_value_seed(metadata.entry(&key))?;
                     }
                 }
                 Ok(Envelope { value, metadata })
@@ -182,7 +183,7 @@ pub(crate) fn parse_envelope(body: &[u8]) -> Result<Envelope<'_>, Outcome> {
     if is_blank(body) {
         return Ok(Envelope {
             value: None,
-            metadata: Map::new(),
+            metadata: Metadata::default(),
         });
     }
     serde_json::from_slice(body).map_err(|e| {
@@ -373,7 +374,7 @@ impl<A: Action> Core<A> {
         if !self.concurrent {
             self.export_metadata(&envelope.metadata);
         }
-        self.call(value, Context::from_metadata(envelope.metadata))
+        self.call(value, Context::from_compact(envelope.metadata))
             .await
     }
 
@@ -457,7 +458,7 @@ impl<A: Action> Core<A> {
     /// Only what changed is written: `setenv` scans the whole environment,
     /// and from one activation to the next usually only the activation id,
     /// the transaction id and the deadline differ.
-    fn export_metadata(&self, metadata: &Map<String, Value>) {
+    fn export_metadata(&self, metadata: &Metadata) {
         let mut exported = self.exported.lock().unwrap_or_else(|e| e.into_inner());
         exported.retain(|var| {
             let keep = metadata.contains_key(&var.key);
@@ -468,12 +469,9 @@ impl<A: Action> Core<A> {
             }
             keep
         });
-        for (key, value) in metadata {
-            let value = match value {
-                Value::String(s) => Cow::Borrowed(s.as_str()),
-                other => Cow::Owned(other.to_string()),
-            };
-            let at = exported.iter().position(|var| var.key == *key);
+        for (key, value) in metadata.iter() {
+            let value = value.to_env();
+            let at = exported.iter().position(|var| var.key == key);
             if let Some(var) = at.map(|i| &exported[i])
                 && var.value == value
             {
@@ -493,11 +491,11 @@ impl<A: Action> Core<A> {
                 continue;
             }
             // SAFETY: as above.
-            unsafe { std::env::set_var(&name, value.as_ref()) };
+            unsafe { std::env::set_var(&name, value) };
             exported.push(Exported {
-                key: key.clone(),
+                key: key.to_owned(),
                 name,
-                value: value.into_owned(),
+                value: value.to_owned(),
             });
         }
     }
@@ -636,8 +634,9 @@ mod tests {
         let e =
             parse_envelope(br#"{"value":{"x":[1, 2]},"deadline":123,"new_key":{"a":1}}"#).unwrap();
         assert_eq!(e.value.unwrap().get(), r#"{"x":[1, 2]}"#);
-        assert_eq!(e.metadata["deadline"], json!(123));
-        assert_eq!(e.metadata["new_key"], json!({"a": 1}));
+        let metadata = e.metadata.to_map();
+        assert_eq!(metadata["deadline"], json!(123));
+        assert_eq!(metadata["new_key"], json!({"a": 1}));
         assert!(parse_envelope(b"").unwrap().value.is_none());
         let bad = parse_envelope(b"[1]").unwrap_err();
         assert_eq!(bad.kind, Kind::BadRequest);

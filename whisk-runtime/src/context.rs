@@ -1,9 +1,12 @@
 //! Per-activation metadata: [`Context`].
 
 use std::fmt;
+use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
+
+use crate::metadata::{MetaValue, Metadata};
 
 /// The metadata of one activation: who runs which action, and until when.
 ///
@@ -31,7 +34,10 @@ use serde_json::{Map, Value};
 /// The API key is a secret: `Debug` prints it as `<redacted>`.
 #[derive(Clone, Default)]
 pub struct Context {
-    metadata: Map<String, Value>,
+    metadata: Metadata,
+    /// The metadata as a `Map`, built the first time an action asks for it
+    /// ([`Context::get`], [`Context::metadata`]).
+    map: OnceLock<Map<String, Value>>,
 }
 
 impl Context {
@@ -45,7 +51,18 @@ impl Context {
     /// assert_eq!(ctx.activation_id(), "");
     /// ```
     pub fn from_metadata(metadata: Map<String, Value>) -> Self {
-        Context { metadata }
+        Context {
+            metadata: Metadata::from(&metadata),
+            map: OnceLock::from(metadata),
+        }
+    }
+
+    /// A context over the metadata of a `/run` body.
+    pub(crate) fn from_compact(metadata: Metadata) -> Self {
+        Context {
+            metadata,
+            map: OnceLock::new(),
+        }
     }
 
     /// Builds a context from the `__OW_*` environment variables, as the
@@ -53,23 +70,20 @@ impl Context {
     /// `activation_id`, and so on). `__OW_API_HOST` is left out: it is read by
     /// [`Context::api_host`] from the environment anyway.
     pub(crate) fn from_env() -> Self {
-        let metadata = std::env::vars()
-            .filter_map(|(k, v)| {
-                let key = k.strip_prefix("__OW_")?;
-                if matches!(key, "API_HOST" | "ALLOW_CONCURRENT" | "WAIT_FOR_ACK") {
-                    return None;
-                }
-                Some((key.to_ascii_lowercase(), Value::String(v)))
-            })
-            .collect();
-        Context { metadata }
+        let mut metadata = Metadata::default();
+        for (name, value) in std::env::vars() {
+            let Some(key) = name.strip_prefix("__OW_") else {
+                continue;
+            };
+            if !matches!(key, "API_HOST" | "ALLOW_CONCURRENT" | "WAIT_FOR_ACK") {
+                metadata.push_str(&key.to_ascii_lowercase(), &value);
+            }
+        }
+        Context::from_compact(metadata)
     }
 
     fn str(&self, key: &str) -> &str {
-        self.metadata
-            .get(key)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
+        self.metadata.get_str(key).unwrap_or_default()
     }
 
     /// The activation id (32 hex digits), or `""` when the platform sent none.
@@ -129,7 +143,7 @@ impl Context {
     /// assert!(ctx.api_key().is_none());
     /// ```
     pub fn api_key(&self) -> Option<&str> {
-        self.metadata.get("api_key").and_then(Value::as_str)
+        self.metadata.get_str("api_key")
     }
 
     /// The OpenWhisk API host, from the container's `__OW_API_HOST`.
@@ -155,9 +169,11 @@ impl Context {
     /// ```
     pub fn deadline(&self) -> Option<SystemTime> {
         let millis = match self.metadata.get("deadline")? {
-            Value::String(s) => s.trim().parse::<u64>().ok()?,
-            Value::Number(n) => n.as_u64().or_else(|| n.as_f64().map(|f| f as u64))?,
-            _ => return None,
+            MetaValue::Str(s) => s.trim().parse::<u64>().ok()?,
+            number => match number.to_value() {
+                Value::Number(n) => n.as_u64().or_else(|| n.as_f64().map(|f| f as u64))?,
+                _ => return None,
+            },
         };
         UNIX_EPOCH.checked_add(Duration::from_millis(millis))
     }
@@ -188,7 +204,7 @@ impl Context {
     /// assert_eq!(ctx.get("region"), Some(&serde_json::json!("eu")));
     /// ```
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.metadata.get(key)
+        self.metadata().get(key)
     }
 
     /// All metadata keys and values, as sent.
@@ -198,21 +214,14 @@ impl Context {
     /// for (key, value) in ctx.metadata() { println!("{key} = {value}"); }
     /// ```
     pub fn metadata(&self) -> &Map<String, Value> {
-        &self.metadata
+        self.map.get_or_init(|| self.metadata.to_map())
     }
 }
 
 impl fmt::Debug for Context {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut map = f.debug_map();
-        for (k, v) in &self.metadata {
-            if k == "api_key" {
-                map.entry(k, &"<redacted>");
-            } else {
-                map.entry(k, v);
-            }
-        }
-        map.finish()
+        // The metadata's own `Debug`, which redacts the API key.
+        fmt::Debug::fmt(&self.metadata, f)
     }
 }
 

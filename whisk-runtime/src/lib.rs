@@ -38,6 +38,7 @@ mod error;
 mod exec;
 mod http;
 mod logs;
+mod metadata;
 mod run;
 mod shutdown;
 mod state;

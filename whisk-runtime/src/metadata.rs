@@ -1,0 +1,315 @@
+//! The activation metadata (the non-`value` keys of a `/run` body), kept
+//! compactly: every key and value in one string, found by range.
+//!
+//! A `Map<String, Value>` of the seven keys the invoker sends costs some
+//! twenty allocations to build and as many frees, about a fifth of the
+//! runtime's own instructions per activation (callgrind). Here a `/run` body
+//! costs two. [`Context`](crate::Context) builds the `Map` only when an
+//! action asks for one.
+
+use std::fmt;
+use std::ops::Range;
+
+use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
+
+/// The metadata of one activation, in the order it was sent.
+#[derive(Clone, Default)]
+pub(crate) struct Metadata {
+    /// Every key, and every value: a string's unescaped text, or the JSON
+    /// text of anything else.
+    text: String,
+    entries: Vec<Entry>,
+}
+
+#[derive(Clone)]
+struct Entry {
+    key: Range<usize>,
+    value: Range<usize>,
+    /// Whether `value` is JSON text (a number, an object, ...) rather than
+    /// the text of a JSON string.
+    json: bool,
+}
+
+/// One metadata value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum MetaValue<'a> {
+    /// A JSON string, unescaped.
+    Str(&'a str),
+    /// Anything else, as JSON text.
+    Json(&'a str),
+}
+
+impl<'a> MetaValue<'a> {
+    /// The value as a `Value`.
+    pub(crate) fn to_value(self) -> Value {
+        match self {
+            MetaValue::Str(s) => Value::String(s.to_owned()),
+            // Only ever compact JSON text that serde_json wrote.
+            MetaValue::Json(json) => serde_json::from_str(json).unwrap_or(Value::Null),
+        }
+    }
+
+    /// The value as an environment variable holds it: a string as is,
+    /// anything else as its compact JSON text.
+    pub(crate) fn to_env(self) -> &'a str {
+        match self {
+            MetaValue::Str(s) | MetaValue::Json(s) => s,
+        }
+    }
+}
+
+impl Metadata {
+    /// Room for the keys the invoker sends.
+    pub(crate) fn with_capacity(text: usize) -> Self {
+        Metadata {
+            text: String::with_capacity(text),
+            entries: Vec::with_capacity(8),
+        }
+    }
+
+    /// Adds a key with a string value.
+    pub(crate) fn push_str(&mut self, key: &str, value: &str) {
+        self.push(key, value, false);
+    }
+
+    /// Reads the value of `key` from a deserializer straight into the
+    /// buffer: a string as its text, anything else as compact JSON text.
+    /// Nesting is bounded by the deserializer, as for any value.
+    pub(crate) fn entry<'m>(&'m mut self, key: &'m str) -> EntrySeed<'m> {
+        EntrySeed {
+            metadata: self,
+            key,
+        }
+    }
+
+    fn push(&mut self, key: &str, value: &str, json: bool) {
+        let start = self.text.len();
+        self.text.push_str(key);
+        self.text.push_str(value);
+        let middle = start + key.len();
+        self.entries.push(Entry {
+            key: start..middle,
+            value: middle..self.text.len(),
+            json,
+        });
+    }
+
+    /// The value of `key`; the last one when a body repeats a key.
+    pub(crate) fn get(&self, key: &str) -> Option<MetaValue<'_>> {
+        self.iter().rev().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
+    /// The value of `key` when it is a string.
+    pub(crate) fn get_str(&self, key: &str) -> Option<&str> {
+        match self.get(key)? {
+            MetaValue::Str(s) => Some(s),
+            MetaValue::Json(_) => None,
+        }
+    }
+
+    /// Whether `key` is present.
+    pub(crate) fn contains_key(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// Every key and value, in the order sent.
+    pub(crate) fn iter(&self) -> impl DoubleEndedIterator<Item = (&str, MetaValue<'_>)> {
+        self.entries.iter().map(|e| {
+            let value = &self.text[e.value.clone()];
+            let value = if e.json {
+                MetaValue::Json(value)
+            } else {
+                MetaValue::Str(value)
+            };
+            (&self.text[e.key.clone()], value)
+        })
+    }
+
+    /// The metadata as a `Map` (a repeated key keeps its last value).
+    pub(crate) fn to_map(&self) -> Map<String, Value> {
+        self.iter()
+            .map(|(k, v)| (k.to_owned(), v.to_value()))
+            .collect()
+    }
+}
+
+/// Deserializes one metadata value into a [`Metadata`]; made by
+/// [`Metadata::entry`].
+pub(crate) struct EntrySeed<'m> {
+    metadata: &'m mut Metadata,
+    key: &'m str,
+}
+
+impl EntrySeed<'_> {
+    fn json(self, text: &str) {
+        self.metadata.push(self.key, text, true);
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for EntrySeed<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for EntrySeed<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        self.metadata.push(self.key, v, false);
+        Ok(())
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
+        self.json(if v { "true" } else { "false" });
+        Ok(())
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
+        self.json(&v.to_string());
+        Ok(())
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+        self.json(&v.to_string());
+        Ok(())
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+        self.json(&Value::from(v).to_string());
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.json("null");
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        let value = Value::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
+        self.json(&value.to_string());
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        let value = Value::deserialize(de::value::MapAccessDeserializer::new(map))?;
+        self.json(&value.to_string());
+        Ok(())
+    }
+}
+
+/// Keys and values; the API key (a secret) as `<redacted>`.
+impl fmt::Debug for Metadata {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut map = f.debug_map();
+        for (key, value) in self.iter() {
+            match value {
+                _ if key == "api_key" => map.entry(&key, &format_args!("<redacted>")),
+                MetaValue::Str(s) => map.entry(&key, &s),
+                MetaValue::Json(json) => map.entry(&key, &format_args!("{json}")),
+            };
+        }
+        map.finish()
+    }
+}
+
+impl From<&Map<String, Value>> for Metadata {
+    fn from(map: &Map<String, Value>) -> Self {
+        let mut metadata = Metadata::default();
+        for (key, value) in map {
+            match value {
+                Value::String(s) => metadata.push(key, s, false),
+                other => metadata.push(key, &other.to_string(), true),
+            }
+        }
+        metadata
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// The metadata of a JSON object's keys, read as a `/run` body's are.
+    fn read(json: &str) -> Metadata {
+        struct Reader;
+        impl<'de> Visitor<'de> for Reader {
+            type Value = Metadata;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Metadata, A::Error> {
+                let mut metadata = Metadata::with_capacity(64);
+                while let Some(key) = map.next_key::<String>()? {
+                    map.next_value_seed(metadata.entry(&key))?;
+                }
+                Ok(metadata)
+            }
+        }
+        let mut de = serde_json::Deserializer::from_str(json);
+        de.deserialize_map(Reader).unwrap()
+    }
+
+    #[test]
+    fn strings_numbers_objects_and_escapes() {
+        let m = read(
+            r#"{"activation_id": "abc", "deadline": 123, "nested": {"a": [1, "x"]},
+                "escaped": "a\"b\u00e9\n", "empty": "", "f": 1.5, "t": true, "z": null}"#,
+        );
+        assert_eq!(m.get_str("activation_id"), Some("abc"));
+        assert_eq!(m.get("deadline"), Some(MetaValue::Json("123")));
+        assert_eq!(m.get_str("deadline"), None);
+        assert_eq!(m.get_str("escaped"), Some("a\"bé\n"));
+        assert_eq!(m.get_str("empty"), Some(""));
+        assert_eq!(m.get("missing"), None);
+        assert_eq!(
+            m.to_map(),
+            *json!({"activation_id": "abc", "deadline": 123, "nested": {"a": [1, "x"]},
+                    "escaped": "a\"bé\n", "empty": "", "f": 1.5, "t": true, "z": null})
+            .as_object()
+            .unwrap()
+        );
+        // Compact JSON text, whatever the spacing of the body.
+        assert_eq!(m.get("nested").unwrap().to_env(), r#"{"a":[1,"x"]}"#);
+        assert_eq!(m.get("f").unwrap().to_env(), "1.5");
+        let keys: Vec<_> = m.iter().map(|(k, _)| k).collect();
+        assert_eq!(
+            keys,
+            [
+                "activation_id",
+                "deadline",
+                "nested",
+                "escaped",
+                "empty",
+                "f",
+                "t",
+                "z"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_repeated_key_keeps_its_last_value() {
+        let m = read(r#"{"k": "first", "k": "last"}"#);
+        assert_eq!(m.get_str("k"), Some("last"));
+        assert_eq!(m.to_map(), *json!({"k": "last"}).as_object().unwrap());
+    }
+
+    #[test]
+    fn debug_redacts_the_api_key() {
+        let mut m = Metadata::default();
+        m.push_str("api_key", "uuid:secret");
+        m.push("deadline", "12", true);
+        m.push_str("namespace", "ns");
+        assert_eq!(
+            format!("{m:?}"),
+            r#"{"api_key": <redacted>, "deadline": 12, "namespace": "ns"}"#
+        );
+    }
+
+    #[test]
+    fn from_a_map_and_back() {
+        let map = json!({"s": "x", "n": 1.5, "b": true, "z": null});
+        let map = map.as_object().unwrap();
+        assert_eq!(Metadata::from(map).to_map(), *map);
+    }
+}
