@@ -157,7 +157,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Envelope<'a> {
             fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
                 let mut value = None;
                 let mut metadata = Metadata::with_capacity(256);
-                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                while let Some(Key(key)) = map.next_key()? {
                     if key == "value" {
                         value = Some(map.next_value::<&'de RawValue>()?);
                     } else {
@@ -168,6 +168,29 @@ impl<'de: 'a, 'a> Deserialize<'de> for Envelope<'a> {
             }
         }
         deserializer.deserialize_map(EnvelopeVisitor(std::marker::PhantomData))
+    }
+}
+
+/// An object key, borrowed from the body unless it has escapes (serde's
+/// `Cow<str>` always allocates).
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string key")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
     }
 }
 
@@ -637,6 +660,13 @@ mod tests {
         let metadata = e.metadata.to_map();
         assert_eq!(metadata["deadline"], json!(123));
         assert_eq!(metadata["new_key"], json!({"a": 1}));
+        // Escaped keys mean what they spell.
+        let e = parse_envelope(br#"{"val\u0075e":[1],"n\u0061me":"x"}"#).unwrap();
+        assert_eq!(e.value.unwrap().get(), "[1]");
+        assert_eq!(
+            e.metadata.to_map(),
+            *json!({"name": "x"}).as_object().unwrap()
+        );
         assert!(parse_envelope(b"").unwrap().value.is_none());
         let bad = parse_envelope(b"[1]").unwrap_err();
         assert_eq!(bad.kind, Kind::BadRequest);
