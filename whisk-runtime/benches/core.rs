@@ -1,8 +1,8 @@
 //! Micro-benchmarks of the activation core: decode the `/run` envelope, call
 //! the reverse action, encode its result (`Core::run_envelope`), for a small
-//! payload and a 1 MiB one, with a sync action (run through
-//! `spawn_blocking`) and an async one, on a current-thread tokio runtime as
-//! the HTTP server uses. `serde_only` is the floor: the same decode, reverse
+//! payload and a 1 MiB one, with a sync action (in place, on the blocking
+//! pool, or `inline` under concurrency) and an async one, on a
+//! current-thread tokio runtime as the HTTP server uses. `serde_only` is the floor: the same decode, reverse
 //! and encode with plain serde_json and no runtime.
 //!
 //! ```text
@@ -15,7 +15,7 @@ use std::time::Duration;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use serde::{Deserialize, Serialize};
 use whisk_runtime::__bench::BenchCore;
-use whisk_runtime::{Context, async_fn, sync_fn};
+use whisk_runtime::{Action, Context, async_fn, sync_fn};
 
 #[derive(Deserialize)]
 struct Params {
@@ -66,54 +66,57 @@ fn serde_only(body: &[u8]) -> Vec<u8> {
     serde_json::to_vec(&reverse(request.value)).expect("encodes")
 }
 
+/// One benchmarked way to answer a `/run` body: (status, body).
+type Case<'r> = Box<dyn Fn(&[u8]) -> (u16, Vec<u8>) + 'r>;
+
+/// `action`'s activation core, run to completion on `runtime`.
+fn runner<A: Action>(runtime: &tokio::runtime::Runtime, action: A, concurrent: bool) -> Case<'_> {
+    let core = BenchCore::new(action, concurrent);
+    Box::new(move |body| runtime.block_on(core.run_envelope(body)))
+}
+
 fn bench(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    // As the server builds it: concurrency off, so each run also exports
-    // the metadata as `__OW_*` variables.
-    let sync_core = BenchCore::new(
-        sync_fn(|p: Params, _: Context| Ok::<_, String>(reverse(p))),
-        false,
-    );
-    let async_core = BenchCore::new(
-        async_fn(|p: Params, _: Context| async move { Ok::<_, String>(reverse(p)) }),
-        false,
-    );
-    let async_concurrent = BenchCore::new(
-        async_fn(|p: Params, _: Context| async move { Ok::<_, String>(reverse(p)) }),
-        true,
-    );
+    let sync = || sync_fn(|p: Params, _: Context| Ok::<_, String>(reverse(p)));
+    let asynchronous =
+        || async_fn(|p: Params, _: Context| async move { Ok::<_, String>(reverse(p)) });
+    // `concurrent` is `__OW_ALLOW_CONCURRENT`: when it is off, each run also
+    // exports the metadata as `__OW_*` variables, and a sync function runs
+    // in place; when it is on, a sync function goes to the blocking pool
+    // unless it is `inline`.
+    let rt = &runtime;
+    let cases: Vec<(&str, Case<'_>)> = vec![
+        ("serde_only", Box::new(|body| (200, serde_only(body)))),
+        ("sync_fn", runner(rt, sync(), false)),
+        ("sync_fn_concurrent", runner(rt, sync(), true)),
+        (
+            "sync_fn_inline_concurrent",
+            runner(rt, sync().inline(), true),
+        ),
+        ("async_fn", runner(rt, asynchronous(), false)),
+        ("async_fn_concurrent", runner(rt, asynchronous(), true)),
+    ];
 
     for (name, bytes, samples) in [("small", 64, 100), ("1MiB", 1 << 20, 20)] {
         let body = envelope(&payload(bytes));
         let expected = (200, serde_only(&body));
-        assert_eq!(runtime.block_on(sync_core.run_envelope(&body)), expected);
-        assert_eq!(runtime.block_on(async_core.run_envelope(&body)), expected);
-        assert_eq!(
-            runtime.block_on(async_concurrent.run_envelope(&body)),
-            expected
-        );
-
+        for (case, run) in &cases {
+            assert_eq!(run(&body), expected, "{case}");
+        }
         let mut group = c.benchmark_group(format!("run_envelope/{name}"));
         group
             .throughput(Throughput::Bytes(body.len() as u64))
             .sample_size(samples)
             .warm_up_time(Duration::from_secs(1))
             .measurement_time(Duration::from_secs(3));
-        group.bench_function(BenchmarkId::from_parameter("serde_only"), |b| {
-            b.iter(|| serde_only(black_box(&body)))
-        });
-        group.bench_function(BenchmarkId::from_parameter("sync_fn"), |b| {
-            b.iter(|| runtime.block_on(sync_core.run_envelope(black_box(&body))))
-        });
-        group.bench_function(BenchmarkId::from_parameter("async_fn"), |b| {
-            b.iter(|| runtime.block_on(async_core.run_envelope(black_box(&body))))
-        });
-        group.bench_function(BenchmarkId::from_parameter("async_fn_concurrent"), |b| {
-            b.iter(|| runtime.block_on(async_concurrent.run_envelope(black_box(&body))))
-        });
+        for (case, run) in &cases {
+            group.bench_function(BenchmarkId::from_parameter(case), |b| {
+                b.iter(|| run(black_box(&body)))
+            });
+        }
         group.finish();
     }
 }
