@@ -59,7 +59,8 @@ fn usage() -> ! {
     eprintln!(
         "usage: whisk-bench --whisk PATH --baseline PATH [--rounds N] [--secs S] [--cold N] \
          [--max N] [--whisk-static PATH --baseline-static PATH] [--whisk-pool PATH] [--out FILE]\n\
-         \x20      whisk-bench --whisk PATH --soak SECS"
+         \x20      whisk-bench --whisk PATH --soak SECS\n\
+         \x20      whisk-bench client PORT N"
     );
     std::process::exit(2)
 }
@@ -689,7 +690,51 @@ fn soak(binary: &Path, secs: f64) -> io::Result<()> {
     Ok(())
 }
 
+/// `whisk-bench client PORT N`: waits until the server on PORT answers
+/// `/init` with 200 (for at most a minute), then sends N `/run` requests on
+/// one keep-alive connection and checks every answer. For servers run
+/// under a profiler (`bench/instructions.sh`).
+fn client(port: u16, n: usize) -> io::Result<()> {
+    let init = request_bytes("/init", port, br#"{"value":{"code":null}}"#);
+    let mut buf = Vec::new();
+    let began = Instant::now();
+    while !matches!(
+        one_shot(port, &init, &mut buf),
+        Ok(Answer { status: 200, .. })
+    ) {
+        if began.elapsed() > Duration::from_secs(60) {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "no 200 to /init within 60 s",
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let request = request_bytes("/run", port, &run_body());
+    let expected = expected_run_answer();
+    let mut stream = connect(port)?;
+    for _ in 0..n {
+        stream.write_all(&request)?;
+        check(&read_answer(&mut stream, &mut buf)?, &expected)?;
+    }
+    Ok(())
+}
+
 fn main() {
+    let argv: Vec<String> = std::env::args().collect();
+    if argv.get(1).map(String::as_str) == Some("client") {
+        let (Some(Ok(port)), Some(Ok(n))) = (
+            argv.get(2).map(|p| p.parse::<u16>()),
+            argv.get(3).map(|n| n.parse::<usize>()),
+        ) else {
+            usage()
+        };
+        if let Err(e) = client(port, n.min(1_000_000)) {
+            eprintln!("whisk-bench: client failed: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
     let args = parse_args();
     if let Some(secs) = args.soak {
         if let Err(e) = soak(&args.whisk, secs) {

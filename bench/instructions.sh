@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Issue 4, the deterministic companion of bench/run.sh: how many user-space
+# instructions whisk's reverse example and the hand-written baseline execute
+# per keep-alive `/run`, counted by valgrind's callgrind. Unlike times, the
+# counts do not move with the load of a shared machine (kernel work, i.e.
+# syscalls, is not counted: see `strace -c` for that). Run by hand:
+#
+#   bench/instructions.sh
+#
+# For each server and each mode (__OW_ALLOW_CONCURRENT true and false) it
+# runs the server under callgrind twice, answering 200 and then 1200 `/run`
+# requests on one keep-alive connection (`whisk-bench client`), and prints
+# (total(1200) - total(200)) / 1000: the instructions of one activation,
+# without start-up and shutdown. Takes about a minute once built.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+target="${BENCH_TARGET_DIR:-$root/target/bench}"
+
+if ! command -v valgrind >/dev/null; then
+  echo "== installing valgrind" >&2
+  apt-get update -qq && apt-get install -y -qq valgrind >/dev/null
+fi
+echo "== building (release) in $target" >&2
+CARGO_TARGET_DIR="$target" cargo build --quiet --release --example reverse
+CARGO_TARGET_DIR="$target" cargo build --quiet --release \
+  --manifest-path bench/Cargo.toml -p whisk-bench-baseline -p whisk-bench-driver
+
+driver="$target/release/whisk-bench"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+# total BINARY CONCURRENT REQUESTS: callgrind's instruction total for a run
+# that starts the server, answers /init and REQUESTS /run, and stops.
+total() {
+  local binary=$1 concurrent=$2 requests=$3 port out="$work/callgrind.out"
+  # A port nothing listens on (the client must not reach another server).
+  while :; do
+    port=$((20000 + RANDOM % 20000))
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break
+  done
+  rm -f "$out"
+  WHISK_MODE=http WHISK_HOST=127.0.0.1 WHISK_PORT=$port __OW_ALLOW_CONCURRENT=$concurrent \
+    valgrind --tool=callgrind --callgrind-out-file="$out" "$binary" \
+    >/dev/null 2>"$work/valgrind.log" &
+  local server=$!
+  if ! "$driver" client "$port" "$requests"; then
+    kill -KILL "$server" 2>/dev/null || true
+    cat "$work/valgrind.log" >&2
+    exit 1
+  fi
+  kill -TERM "$server"
+  wait "$server" || true
+  local summary
+  summary=$(sed -n 's/^summary: //p' "$out" 2>/dev/null)
+  if [[ -z "$summary" ]]; then
+    echo "bench/instructions.sh: no callgrind summary for $binary" >&2
+    cat "$work/valgrind.log" >&2
+    exit 1
+  fi
+  echo "$summary"
+}
+
+per_request() {
+  local small large
+  small=$(total "$1" "$2" 200)
+  large=$(total "$1" "$2" 1200)
+  echo $(((large - small) / 1000))
+}
+
+echo "| mode | whisk (instructions per /run) | baseline | whisk/baseline |"
+echo "|---|---:|---:|---:|"
+for concurrent in true false; do
+  whisk=$(per_request "$target/release/examples/reverse" "$concurrent")
+  baseline=$(per_request "$target/release/baseline" "$concurrent")
+  ratio=$(awk "BEGIN { printf \"%.2f\", $whisk / $baseline }")
+  echo "| __OW_ALLOW_CONCURRENT=$concurrent | $whisk | $baseline | $ratio |"
+done
