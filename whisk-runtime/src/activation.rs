@@ -83,6 +83,13 @@ impl Outcome {
 /// field path when they do not fit the type.
 pub(crate) fn decode<P: DeserializeOwned>(value: &RawValue) -> Result<P, Outcome> {
     // A `RawValue` holds exactly one JSON value, so no trailing-input check.
+    // The fast path tracks no path; only when it fails is the value decoded
+    // again, with `serde_path_to_error`, to say where (the same input gives
+    // the same error).
+    let mut de = serde_json::Deserializer::from_str(value.get());
+    if let Ok(params) = P::deserialize(&mut de) {
+        return Ok(params);
+    }
     let mut de = serde_json::Deserializer::from_str(value.get());
     serde_path_to_error::deserialize(&mut de).map_err(|err| {
         let mut path = err.path().to_string();
