@@ -12,6 +12,8 @@
 # requests on one keep-alive connection (`whisk-bench client`), and prints
 # (total(1200) - total(200)) / 1000: the instructions of one activation,
 # without start-up and shutdown. Takes about a minute once built.
+# WHISK_BIN=PATH measures another build of the reverse action instead (an
+# older commit's, say), against the same baseline.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -71,7 +73,7 @@ per_request() {
 echo "| mode | whisk (instructions per /run) | baseline | whisk/baseline |"
 echo "|---|---:|---:|---:|"
 for concurrent in true false; do
-  whisk=$(per_request "$target/release/examples/reverse" "$concurrent")
+  whisk=$(per_request "${WHISK_BIN:-$target/release/examples/reverse}" "$concurrent")
   baseline=$(per_request "$target/release/baseline" "$concurrent")
   ratio=$(awk "BEGIN { printf \"%.2f\", $whisk / $baseline }")
   echo "| __OW_ALLOW_CONCURRENT=$concurrent | $whisk | $baseline | $ratio |"
