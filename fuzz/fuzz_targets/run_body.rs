@@ -62,4 +62,38 @@ fuzz_target!(|data: &[u8]| {
         async_fn(|v: Value, _: Context| async move { Ok::<_, String>(v) }),
         data,
     );
+    metadata_round_trips(data);
 });
+
+/// The metadata an action sees is exactly the body's non-`value` keys, as
+/// serde_json reads them (the core keeps them in its own compact form).
+fn metadata_round_trips(data: &[u8]) {
+    let core = BenchCore::new(
+        sync_fn(|_: Value, ctx: Context| {
+            Ok::<_, String>(serde_json::json!({
+                "metadata": ctx.metadata(),
+                "activation_id": ctx.activation_id(),
+            }))
+        }),
+        true,
+    );
+    let (status, body) = runtime().block_on(core.run_envelope(data));
+    if status != 200 {
+        return;
+    }
+    let Ok(mut expected) = serde_json::from_slice::<serde_json::Map<String, Value>>(data) else {
+        return;
+    };
+    expected.remove("value");
+    let answer: Value = serde_json::from_slice(&body).expect("the body is JSON");
+    // The answer went through JSON text once more: so does the expectation
+    // (serde_json's default float parsing does not always round-trip).
+    let expected_text = serde_json::to_string(&expected).expect("a map serializes");
+    let expected_answer: Value = serde_json::from_str(&expected_text).expect("and parses");
+    assert_eq!(answer["metadata"], expected_answer, "{answer}");
+    let id = expected
+        .get("activation_id")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    assert_eq!(answer["activation_id"], id, "{answer}");
+}

@@ -521,11 +521,11 @@ impl<A: Action> Core<A> {
                 continue;
             }
             // SAFETY: as above.
-            unsafe { std::env::set_var(&name, value) };
+            unsafe { std::env::set_var(&name, value.as_ref()) };
             exported.push(Exported {
                 key: key.to_owned(),
                 name,
-                value: value.to_owned(),
+                value: value.into_owned(),
             });
         }
     }

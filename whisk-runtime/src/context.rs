@@ -170,10 +170,10 @@ impl Context {
     pub fn deadline(&self) -> Option<SystemTime> {
         let millis = match self.metadata.get("deadline")? {
             MetaValue::Str(s) => s.trim().parse::<u64>().ok()?,
-            number => match number.to_value() {
-                Value::Number(n) => n.as_u64().or_else(|| n.as_f64().map(|f| f as u64))?,
-                _ => return None,
-            },
+            MetaValue::Value(Value::Number(n)) => {
+                n.as_u64().or_else(|| n.as_f64().map(|f| f as u64))?
+            }
+            MetaValue::Value(_) => return None,
         };
         UNIX_EPOCH.checked_add(Duration::from_millis(millis))
     }
