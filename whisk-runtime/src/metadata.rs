@@ -79,13 +79,8 @@ impl Metadata {
         }
     }
 
-    /// Adds a key with a string value.
-    pub(crate) fn push_str(&mut self, key: &str, value: &str) {
-        self.push_str_value(key, value);
-    }
-
     /// Reads the value of `key` from a deserializer straight into the
-    /// buffer: a string as its text, anything else as compact JSON text.
+    /// buffer: a string as its text, anything else as the `Value` read.
     /// Nesting is bounded by the deserializer, as for any value.
     pub(crate) fn entry<'m>(&'m mut self, key: &'m str) -> EntrySeed<'m> {
         EntrySeed {
@@ -102,7 +97,8 @@ impl Metadata {
         self.entries.push(Entry { key, value });
     }
 
-    fn push_str_value(&mut self, key: &str, value: &str) {
+    /// Adds a key with a string value.
+    pub(crate) fn push_str(&mut self, key: &str, value: &str) {
         let key = self.push_text(key);
         let value = Slot::Str(self.push_text(value));
         self.entries.push(Entry { key, value });
@@ -178,7 +174,7 @@ impl<'de> Visitor<'de> for EntrySeed<'_> {
         f.write_str("any JSON value")
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
-        self.metadata.push_str_value(self.key, v);
+        self.metadata.push_str(self.key, v);
         Ok(())
     }
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
@@ -228,7 +224,7 @@ impl From<&Map<String, Value>> for Metadata {
         let mut metadata = Metadata::default();
         for (key, value) in map {
             match value {
-                Value::String(s) => metadata.push_str_value(key, s),
+                Value::String(s) => metadata.push_str(key, s),
                 other => metadata.push_value(key, other.clone()),
             }
         }
