@@ -2,7 +2,6 @@
 
 use std::future::Future;
 use std::io;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
@@ -23,7 +22,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 use crate::action::Action;
-use crate::activation::{BUSY, Core, Kind, Outcome};
+use crate::activation::{BUSY, CatchUnwind, Core, Kind, Outcome};
 use crate::busy::Responder;
 use crate::config::Config;
 use crate::logs::{self, Tail};
@@ -174,21 +173,24 @@ async fn run<A: Action>(State(server): State<Arc<Server<A>>>, request: Request) 
 /// that has to wait (an async action, the blocking pool) moves to a task of
 /// its own, which a dropped connection cannot cancel.
 async fn run_to_completion(
-    mut activation: Pin<Box<dyn Future<Output = Outcome> + Send>>,
+    activation: Pin<Box<dyn Future<Output = Outcome> + Send>>,
 ) -> Result<Outcome, tokio::task::JoinError> {
-    let first = std::future::poll_fn(|cx| {
-        // A panic here would otherwise end the connection's task; in a task
-        // of its own it is a JoinError, the same 500 as below.
-        Poll::Ready(catch_unwind(AssertUnwindSafe(|| {
-            activation.as_mut().poll(cx)
-        })))
-    })
-    .await;
-    match first {
-        Ok(Poll::Ready(outcome)) => Ok(outcome),
-        Ok(Poll::Pending) => tokio::spawn(activation).await,
-        Err(panic) => tokio::spawn(async move { std::panic::resume_unwind(panic) }).await,
+    // A panic in this first poll would otherwise end the connection's task;
+    // in a task of its own it is a JoinError, the same 500 as below.
+    let mut first = CatchUnwind(activation);
+    match poll_once(&mut first).await {
+        Poll::Ready(Ok(outcome)) => Ok(outcome),
+        Poll::Ready(Err(panic)) => {
+            tokio::spawn(async move { std::panic::resume_unwind(panic) }).await
+        }
+        Poll::Pending => tokio::spawn(first.0).await,
     }
+}
+
+/// Polls a future once: its output if it is ready now, `Pending` if it has
+/// to wait (it can be polled on, or moved elsewhere, afterwards).
+async fn poll_once<F: Future + Unpin>(future: &mut F) -> Poll<F::Output> {
+    std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut *future).poll(cx))).await
 }
 
 async fn not_found(request: Request) -> Response {
@@ -232,8 +234,7 @@ async fn read_body(request: Request, limit: usize, timeout: Duration) -> Result<
     let mut collect = std::pin::pin!(Limited::new(request.into_body(), limit).collect());
     // Usually the whole body came in with the headers: then it is read in
     // one poll, and no timer is armed (and disarmed) for it.
-    let first = std::future::poll_fn(|cx| Poll::Ready(collect.as_mut().poll(cx))).await;
-    let collected = match first {
+    let collected = match poll_once(&mut collect).await {
         Poll::Ready(collected) => collected,
         Poll::Pending => match tokio::time::timeout(timeout, collect).await {
             Ok(collected) => collected,
