@@ -275,6 +275,9 @@ fn errors_of_the_transport_are_json_with_content_length() {
             (status, json!({ "error": message })),
             "{method} {path}"
         );
+        // RFC 9110 15.5.6: a 405 names the methods the resource allows.
+        let allow = (status == 405).then_some("POST");
+        assert_eq!(r.header("allow"), allow, "{method} {path}");
     }
     let r = server.run(json!({"payload": "still serving"}));
     assert_eq!(r.status, 200);

@@ -6,12 +6,11 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
 
-use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
+use axum::handler::Handler;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
-use axum::routing::any;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -80,11 +79,10 @@ pub(crate) async fn serve<A: Action>(
         run_max_bytes: config.run_max_bytes,
         read_timeout: config.read_timeout,
     });
-    let app = Router::new()
-        .route("/init", any(init::<A>))
-        .route("/run", any(run::<A>))
-        .fallback(not_found)
-        .with_state(server);
+    // One handler for both routes, as a service of its own: with two fixed
+    // paths, a `match` routes as well as `Router` does, without its per-request
+    // boxing and extension map (BENCHMARKS.md, "Where the time goes").
+    let app = dispatch::<A>.with_state(server);
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(config.read_timeout)
@@ -119,10 +117,23 @@ pub(crate) async fn serve<A: Action>(
     Ok(())
 }
 
-async fn init<A: Action>(State(server): State<Arc<Server<A>>>, request: Request) -> Response {
+/// Routes a request: `/init` and `/run` take POST only; any other path is 404.
+async fn dispatch<A: Action>(State(server): State<Arc<Server<A>>>, request: Request) -> Response {
+    let run_route = match request.uri().path() {
+        "/init" => false,
+        "/run" => true,
+        _ => return not_found(&request),
+    };
     if request.method() != Method::POST {
-        return method_not_allowed();
+        method_not_allowed()
+    } else if run_route {
+        run(server, request).await
+    } else {
+        init(server, request).await
     }
+}
+
+async fn init<A: Action>(server: Arc<Server<A>>, request: Request) -> Response {
     let body = match read_body(request, server.init_max_bytes, server.read_timeout).await {
         Ok(body) => body,
         Err(response) => return response,
@@ -135,10 +146,7 @@ async fn init<A: Action>(State(server): State<Arc<Server<A>>>, request: Request)
     respond(outcome)
 }
 
-async fn run<A: Action>(State(server): State<Arc<Server<A>>>, request: Request) -> Response {
-    if request.method() != Method::POST {
-        return method_not_allowed();
-    }
+async fn run<A: Action>(server: Arc<Server<A>>, request: Request) -> Response {
     let body = match read_body(request, server.run_max_bytes, server.read_timeout).await {
         Ok(body) => body,
         Err(response) => {
@@ -193,7 +201,7 @@ async fn poll_once<F: Future + Unpin>(future: &mut F) -> Poll<F::Output> {
     std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut *future).poll(cx))).await
 }
 
-async fn not_found(request: Request) -> Response {
+fn not_found(request: &Request) -> Response {
     json_error(
         StatusCode::NOT_FOUND,
         &format!(
