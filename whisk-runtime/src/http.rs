@@ -282,15 +282,15 @@ fn json_error(status: StatusCode, message: &str) -> Response {
 }
 
 /// Every response: JSON with an exact `Content-Length`, never chunked.
+///
+/// hyper writes the `Content-Length` itself, from the body's exact size hint
+/// (a whole buffer has one), so it is not formatted and allocated here.
 fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
-    let length = HeaderValue::from(body.len());
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(
+    response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    headers.insert(header::CONTENT_LENGTH, length);
     response
 }
