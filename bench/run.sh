@@ -7,8 +7,11 @@
 # Builds, with the release profile and in target/bench (so the shared debug
 # target dir is left alone):
 #   * examples/reverse.rs and the baseline, as ordinary (dynamic glibc) binaries;
-#   * both again with `-C target-feature=+crt-static` (static glibc; the
-#     toolchain has no musl target here) for the static-size row;
+#   * both again as static binaries for the static-size row: for
+#     x86_64-unknown-linux-musl (what docker/Dockerfile ships), after
+#     `rustup target add`; where that target cannot be had (no network, say),
+#     with `-C target-feature=+crt-static` on the host's glibc instead, and
+#     the table says which;
 #   * bench/reverse-pool: the reverse action without `inline`, measured in
 #     the keep-alive phase only (what a sync action costs on the blocking
 #     pool under concurrency).
@@ -28,19 +31,28 @@ CARGO_TARGET_DIR="$target" cargo build --quiet --release --example reverse
 CARGO_TARGET_DIR="$target" cargo build --quiet --release \
   --manifest-path bench/Cargo.toml -p whisk-bench-baseline -p whisk-bench-driver \
   -p whisk-bench-reverse-pool
-static_flags="-C target-feature=+crt-static"
+# The static builds: musl, as shipped, or else static glibc.
+musl=x86_64-unknown-linux-musl
+if timeout 120 rustup target add "$musl" >/dev/null 2>&1; then
+  static_target=$musl static_flags="" static_kind="musl, $musl"
+else
+  echo "== no $musl target (rustup target add failed): static glibc instead" >&2
+  static_target=$host static_flags="-C target-feature=+crt-static" static_kind="crt-static glibc"
+fi
 CARGO_TARGET_DIR="$target" RUSTFLAGS="$static_flags" cargo build --quiet --release \
-  --target "$host" --example reverse
+  --target "$static_target" --example reverse
 CARGO_TARGET_DIR="$target" RUSTFLAGS="$static_flags" cargo build --quiet --release \
-  --target "$host" --manifest-path bench/Cargo.toml -p whisk-bench-baseline
+  --target "$static_target" --manifest-path bench/Cargo.toml -p whisk-bench-baseline
 
 whisk="$target/release/examples/reverse"
 baseline="$target/release/baseline"
-whisk_static="$target/$host/release/examples/reverse"
-baseline_static="$target/$host/release/baseline"
+binary_kind="dynamic glibc"
+whisk_static="$target/$static_target/release/examples/reverse"
+baseline_static="$target/$static_target/release/baseline"
 if [[ "${BENCH_STATIC:-0}" == 1 ]]; then
   whisk="$whisk_static"
   baseline="$baseline_static"
+  binary_kind="$static_kind"
 fi
 
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(uname -sr)" >&2
@@ -48,4 +60,5 @@ exec "$target/release/whisk-bench" \
   --whisk "$whisk" --baseline "$baseline" \
   --whisk-static "$whisk_static" --baseline-static "$baseline_static" \
   --whisk-pool "$target/release/reverse-pool" \
+  --binary-kind "$binary_kind" --static-kind "$static_kind" \
   "$@"

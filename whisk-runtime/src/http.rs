@@ -81,7 +81,7 @@ pub(crate) async fn serve<A: Action>(
     });
     // One handler for both routes, as a service of its own: with two fixed
     // paths, a `match` routes as well as `Router` does, without its per-request
-    // boxing and extension map (BENCHMARKS.md, "Where the time goes").
+    // boxing and extension map.
     let app = dispatch::<A>.with_state(server);
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())

@@ -7,8 +7,11 @@
 //! ```text
 //! whisk-bench --whisk PATH --baseline PATH [--rounds 7] [--secs 2] [--cold 10]
 //!             [--whisk-static PATH --baseline-static PATH] [--whisk-pool PATH]
-//!             [--out FILE]
+//!             [--binary-kind TEXT] [--static-kind TEXT] [--out FILE]
 //! ```
+//!
+//! `--binary-kind` and `--static-kind` only label the two size rows: how the
+//! benchmarked binaries and the static ones were built.
 //!
 //! `--whisk-pool` is a third server measured in the keep-alive phase only
 //! (whisk, baseline, pool in each round): the same action without `inline`.
@@ -46,6 +49,10 @@ struct Args {
     baseline_static: Option<PathBuf>,
     /// The action without `inline`, for the keep-alive phase only.
     whisk_pool: Option<PathBuf>,
+    /// How `--whisk` and `--baseline` were built, for the size row's label.
+    binary_kind: String,
+    /// How the static binaries were built (`musl`, `crt-static glibc`).
+    static_kind: String,
     rounds: usize,
     secs: f64,
     cold: usize,
@@ -58,7 +65,8 @@ struct Args {
 fn usage() -> ! {
     eprintln!(
         "usage: whisk-bench --whisk PATH --baseline PATH [--rounds N] [--secs S] [--cold N] \
-         [--max N] [--whisk-static PATH --baseline-static PATH] [--whisk-pool PATH] [--out FILE]\n\
+         [--max N] [--whisk-static PATH --baseline-static PATH] [--whisk-pool PATH]\n\
+         \x20        [--binary-kind TEXT] [--static-kind TEXT] [--out FILE]\n\
          \x20      whisk-bench --whisk PATH --soak SECS\n\
          \x20      whisk-bench client PORT N"
     );
@@ -72,6 +80,8 @@ fn parse_args() -> Args {
         whisk_static: None,
         baseline_static: None,
         whisk_pool: None,
+        binary_kind: "dynamic glibc".into(),
+        static_kind: "static".into(),
         rounds: 7,
         secs: 2.0,
         cold: 10,
@@ -88,6 +98,8 @@ fn parse_args() -> Args {
             "--whisk-static" => args.whisk_static = Some(value.into()),
             "--baseline-static" => args.baseline_static = Some(value.into()),
             "--whisk-pool" => args.whisk_pool = Some(value.into()),
+            "--binary-kind" => args.binary_kind = value,
+            "--static-kind" => args.static_kind = value,
             "--rounds" => args.rounds = value.parse().unwrap_or_else(|_| usage()),
             "--secs" => args.secs = value.parse().unwrap_or_else(|_| usage()),
             "--cold" => args.cold = value.parse().unwrap_or_else(|_| usage()),
@@ -572,8 +584,8 @@ const ROWS: &[Row] = &[
     Row { label: "peak RSS (VmHWM), keep-alive", key: "ka_rss_peak", unit: "KiB", scale: 1.0, higher: false, target: "" },
     Row { label: "threads after invoker-like load", key: "threads", unit: "", scale: 1.0, higher: false, target: "" },
     Row { label: "threads after keep-alive load", key: "ka_threads", unit: "", scale: 1.0, higher: false, target: "" },
-    Row { label: "stripped binary (dynamic glibc)", key: "size", unit: "bytes", scale: 1.0, higher: false, target: "" },
-    Row { label: "stripped binary (static, crt-static glibc)", key: "size_static", unit: "bytes", scale: 1.0, higher: false, target: "<= 1.3 MB" },
+    Row { label: "stripped binary", key: "size", unit: "bytes", scale: 1.0, higher: false, target: "" },
+    Row { label: "stripped binary, static", key: "size_static", unit: "bytes", scale: 1.0, higher: false, target: "<= 1.3 MB" },
 ];
 
 fn format_value(value: f64, row: &Row) -> String {
@@ -838,7 +850,12 @@ fn main() {
         ));
     };
     for row in ROWS {
-        line(row, row.label, values(Which::Whisk, row.key));
+        let label = match row.key {
+            "size" => format!("{} ({})", row.label, args.binary_kind),
+            "size_static" => format!("{} ({})", row.label, args.static_kind),
+            _ => row.label.to_owned(),
+        };
+        line(row, &label, values(Which::Whisk, row.key));
     }
     if samples.contains_key(&Which::WhiskPool) {
         for row in ROWS
