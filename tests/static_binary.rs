@@ -1,8 +1,13 @@
 //! The deployment promise: one static binary and nothing else. Builds the
-//! `reverse` example fully static (glibc's `crt-static`), checks that it has
-//! no program interpreter and no shared-library dependency, copies it alone
-//! into an empty directory, `chroot`s into that directory and talks
-//! `/init` and `/run` to it over HTTP, exactly as from a `FROM scratch` image.
+//! `reverse` example fully static, both ways docker/README.md documents
+//! (the musl target, which docker/Dockerfile ships, and glibc's
+//! `crt-static`), checks that it has no program interpreter and no
+//! shared-library dependency, copies it alone into an empty directory,
+//! `chroot`s into that directory and talks `/init` and `/run` to it over
+//! HTTP, exactly as from a `FROM scratch` image.
+//!
+//! The musl build needs the target: `rustup target add
+//! x86_64-unknown-linux-musl` (.ci/run does it).
 //!
 //! The build uses the `static-test` profile (release without fat LTO) and its
 //! own target directory, `target/static`, so it neither invalidates the normal
@@ -21,23 +26,24 @@ use serde_json::json;
 
 use common::{Capture, Logs, TempDir};
 
-const TARGET: &str = "x86_64-unknown-linux-gnu";
+const MUSL: &str = "x86_64-unknown-linux-musl";
+const GLIBC: &str = "x86_64-unknown-linux-gnu";
 const PROFILE: &str = "static-test";
 
-/// Builds the static `reverse` and returns its path.
-fn build_static_reverse() -> PathBuf {
+/// Builds `reverse` for `target` (with `rustflags`) and returns its path.
+fn build_static_reverse(target: &str, rustflags: &str) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let target_dir = root.join("target").join("static");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
     let output = Command::new(cargo)
         .current_dir(root)
         .args(["build", "--example", "reverse", "--profile", PROFILE])
-        .args(["--target", TARGET])
+        .args(["--target", target])
         .arg("--target-dir")
         .arg(&target_dir)
         // `--target` keeps these flags off build scripts and proc macros,
         // which cannot be static.
-        .env("RUSTFLAGS", "-C target-feature=+crt-static")
+        .env("RUSTFLAGS", rustflags)
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env_remove("CARGO_BUILD_RUSTFLAGS")
         .env_remove("CARGO_TARGET_DIR")
@@ -46,11 +52,11 @@ fn build_static_reverse() -> PathBuf {
         .expect("run cargo");
     assert!(
         output.status.success(),
-        "the static build failed:\n{}",
+        "the static build for {target} failed (for musl: rustup target add {MUSL}):\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
     target_dir
-        .join(TARGET)
+        .join(target)
         .join(PROFILE)
         .join("examples")
         .join("reverse")
@@ -102,10 +108,24 @@ fn elf_dependencies(elf: &[u8]) -> (bool, usize) {
 }
 
 #[test]
-fn a_static_binary_serves_from_an_empty_root() {
-    let binary = build_static_reverse();
-    let bytes = std::fs::read(&binary).expect("read the static binary");
-    eprintln!("static reverse ({PROFILE} profile): {} bytes", bytes.len());
+fn a_static_musl_binary_serves_from_an_empty_root() {
+    // musl links statically by default.
+    serves_from_an_empty_root(&build_static_reverse(MUSL, ""));
+}
+
+#[test]
+fn a_static_glibc_binary_serves_from_an_empty_root() {
+    let binary = build_static_reverse(GLIBC, "-C target-feature=+crt-static");
+    serves_from_an_empty_root(&binary);
+}
+
+fn serves_from_an_empty_root(binary: &Path) {
+    let bytes = std::fs::read(binary).expect("read the static binary");
+    eprintln!(
+        "{} ({PROFILE} profile): {} bytes",
+        binary.display(),
+        bytes.len()
+    );
     assert_eq!(
         elf_dependencies(&bytes),
         (false, 0),
@@ -113,7 +133,7 @@ fn a_static_binary_serves_from_an_empty_root() {
         binary.display()
     );
     // The usual tools agree, where they are installed.
-    if let Ok(out) = Command::new("ldd").arg(&binary).output() {
+    if let Ok(out) = Command::new("ldd").arg(binary).output() {
         let text = String::from_utf8_lossy(&out.stdout).into_owned()
             + &String::from_utf8_lossy(&out.stderr);
         assert!(
@@ -121,7 +141,7 @@ fn a_static_binary_serves_from_an_empty_root() {
             "ldd: {text}"
         );
     }
-    if let Ok(out) = Command::new("file").arg(&binary).output() {
+    if let Ok(out) = Command::new("file").arg(binary).output() {
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(
             text.contains("statically linked") || text.contains("static-pie linked"),
@@ -131,7 +151,7 @@ fn a_static_binary_serves_from_an_empty_root() {
 
     // An otherwise empty root: no /lib, no /etc, no /dev, no /proc, no /tmp.
     let root = TempDir::new();
-    std::fs::copy(&binary, root.0.join("reverse")).unwrap();
+    std::fs::copy(binary, root.0.join("reverse")).unwrap();
     let entries: Vec<_> = std::fs::read_dir(&root.0).unwrap().collect();
     assert_eq!(entries.len(), 1);
 
@@ -160,8 +180,9 @@ fn a_static_binary_serves_from_an_empty_root() {
         Ok(child) => child,
         Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
             eprintln!(
-                "SKIPPED a_static_binary_serves_from_an_empty_root: chroot is not permitted \
-                 here ({e}); the static build and the ELF checks passed"
+                "SKIPPED serving {}: chroot is not permitted \
+                 here ({e}); the static build and the ELF checks passed",
+                binary.display()
             );
             return;
         }

@@ -112,8 +112,8 @@ fn main() -> ExitCode {
                 eprintln!(
                     "whisk-pack: warning: {} needs a dynamic loader and shared libraries; \
                      it will not start in the dockerskeleton's Alpine image or a FROM scratch \
-                     image. Build it static: RUSTFLAGS=\"-C target-feature=+crt-static\" \
-                     cargo build --release --target x86_64-unknown-linux-gnu",
+                     image. Build it static: cargo build --release \
+                     --target x86_64-unknown-linux-musl (see docker/README.md)",
                     args.binary.display()
                 );
             }
