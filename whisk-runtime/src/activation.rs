@@ -216,7 +216,14 @@ pub(crate) fn parse_envelope(body: &[u8]) -> Result<Envelope<'_>, Outcome> {
             metadata: Metadata::default(),
         });
     }
-    serde_json::from_slice(body).map_err(|e| {
+    // Validated as UTF-8 once, the body parses as `str`: serde_json then
+    // checks no string on its own (the envelope has a dozen). A body that is
+    // not UTF-8 takes the byte parser, which names where it goes wrong.
+    let parsed = match std::str::from_utf8(body) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(body),
+    };
+    parsed.map_err(|e| {
         Outcome::error(
             Kind::BadRequest,
             format!("The request body is not a valid activation: {e}."),
@@ -677,6 +684,28 @@ mod tests {
         assert!(parse_envelope(b"").unwrap().value.is_none());
         let bad = parse_envelope(b"[1]").unwrap_err();
         assert_eq!(bad.kind, Kind::BadRequest);
+    }
+
+    #[test]
+    fn envelope_text_is_utf8_checked_once_and_errors_say_where() {
+        let e =
+            parse_envelope("{\"value\":{\"s\":\"ÆØÅ ✓\"},\"namespace\":\"é\"}".as_bytes()).unwrap();
+        assert_eq!(e.value.unwrap().get(), r#"{"s":"ÆØÅ ✓"}"#);
+        assert_eq!(e.metadata.to_map()["namespace"], json!("é"));
+        // Not UTF-8, in metadata or in `value`: serde_json's own message,
+        // with the position, as before the single check.
+        for (input, column) in [
+            (&b"{\"namespace\":\"\xff\"}"[..], 15),
+            (&b"{\"value\":{\"a\":\"\xc3\"}}"[..], 16),
+        ] {
+            let bad = parse_envelope(input).unwrap_err();
+            assert_eq!(
+                body(&bad),
+                json!({"error": format!(
+                    "The request body is not a valid activation: invalid unicode code point at line 1 column {column}."
+                )})
+            );
+        }
     }
 
     #[test]
