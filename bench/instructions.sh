@@ -13,7 +13,9 @@
 # (total(1200) - total(200)) / 1000: the instructions of one activation,
 # without start-up and shutdown. Takes about a minute once built.
 # WHISK_BIN=PATH measures another build of the reverse action instead (an
-# older commit's, say), against the same baseline.
+# older commit's, say), against the same baseline; BASELINE_BIN=PATH another
+# build of the baseline (the static musl ones that bench/run.sh builds:
+# target/bench/x86_64-unknown-linux-musl/release/{examples/reverse,baseline}).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -74,7 +76,7 @@ echo "| mode | whisk (instructions per /run) | baseline | whisk/baseline |"
 echo "|---|---:|---:|---:|"
 for concurrent in true false; do
   whisk=$(per_request "${WHISK_BIN:-$target/release/examples/reverse}" "$concurrent")
-  baseline=$(per_request "$target/release/baseline" "$concurrent")
+  baseline=$(per_request "${BASELINE_BIN:-$target/release/baseline}" "$concurrent")
   ratio=$(awk "BEGIN { printf \"%.2f\", $whisk / $baseline }")
   echo "| __OW_ALLOW_CONCURRENT=$concurrent | $whisk | $baseline | $ratio |"
 done
