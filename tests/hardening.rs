@@ -215,20 +215,66 @@ fn a_slow_body_is_408_and_does_not_hold_the_slot() {
     assert_still_serving(&server);
 }
 
+/// Sends `bytes` on a new connection and reads until the server closes it:
+/// what came back, and how long the server took to close after the send.
+fn until_closed(server: &Server, bytes: &[u8]) -> (Vec<u8>, Duration) {
+    let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    stream.write_all(bytes).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let started = Instant::now();
+    let mut answered = Vec::new();
+    let _ = stream.read_to_end(&mut answered);
+    (answered, started.elapsed())
+}
+
+/// Closed after one to two read timeouts (the `echo` server's 0.5 s).
+fn assert_closed_after_the_read_timeout(waited: Duration) {
+    assert!(
+        waited >= Duration::from_millis(450) && waited < Duration::from_secs(3),
+        "closed after {waited:?}"
+    );
+}
+
 #[test]
 fn slow_headers_are_cut_off() {
     let server = echo();
-    let mut slow = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
-    slow.write_all(b"POST /run HTTP/1.1\r\nHost: x\r\n")
-        .unwrap();
-    slow.set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let started = Instant::now();
-    let mut response = Vec::new();
-    let _ = slow.read_to_end(&mut response);
-    let waited = started.elapsed();
-    assert!(waited < Duration::from_secs(5), "closed after {waited:?}");
+    let (answered, waited) = until_closed(&server, b"POST /run HTTP/1.1\r\nHost: x\r\n");
+    assert_eq!(answered, b"");
+    assert_closed_after_the_read_timeout(waited);
     assert_still_serving(&server);
+}
+
+#[test]
+fn an_idle_connection_is_closed_after_the_read_timeout() {
+    let server = echo();
+    // One request on a keep-alive connection, then nothing.
+    let (answered, waited) = until_closed(
+        &server,
+        b"POST /run HTTP/1.1\r\nHost: x\r\nContent-Length: 12\r\n\r\n{\"value\":{}}",
+    );
+    let response = parse_response(&answered);
+    assert_eq!((response.status, response.json()), (200, json!({})));
+    assert_closed_after_the_read_timeout(waited);
+    assert_still_serving(&server);
+}
+
+#[test]
+fn an_activation_longer_than_the_read_timeout_keeps_its_connection() {
+    // Concurrency on: the sync action runs on the blocking pool, so the
+    // server's thread (and the slow-client check) keeps running meanwhile.
+    let server = Server::start(
+        "kit",
+        &[
+            ("KIT_ACTION", "tricks"),
+            ("WHISK_READ_TIMEOUT_SECS", "0.3"),
+            ("__OW_ALLOW_CONCURRENT", "true"),
+        ],
+    );
+    let r = server.run(json!({"do": "sleep", "ms": 1500}));
+    r.assert_framing();
+    assert_eq!((r.status, r.json()), (200, json!({"slept": 1500})));
 }
 
 #[test]

@@ -28,7 +28,7 @@ pub enum Mode {
 /// | `WHISK_PORT_FILE` | file to write the bound port to, once listening | none |
 /// | `WHISK_INIT_MAX_BYTES` | largest `/init` body | 64 MiB |
 /// | `WHISK_RUN_MAX_BYTES` | largest `/run` body | 8 MiB |
-/// | `WHISK_READ_TIMEOUT_SECS` | longest wait for a request's headers, and for its body | 30 |
+/// | `WHISK_READ_TIMEOUT_SECS` | longest wait for a request's body; a connection idle or stalled (no request, a request that never completes, an answer not read) for one to two of these is closed | 30 |
 /// | `__OW_ALLOW_CONCURRENT` | `true` (any case) lets `/run` requests overlap | off |
 ///
 /// ```
@@ -50,8 +50,10 @@ pub struct Config {
     pub init_max_bytes: usize,
     /// The largest `/run` body accepted; larger ones get `413`.
     pub run_max_bytes: usize,
-    /// How long a client may take to send a request's headers, and then its
-    /// body (a slow client gets `408`, or its connection closed).
+    /// How long a client may take to send a request's body (then `408`);
+    /// a connection that makes no progress for one to two of these (no
+    /// request, a request's headers that never complete, an answer not
+    /// read) is closed. An activation, however long, is not counted.
     pub read_timeout: Duration,
     /// Whether `/run` requests may overlap (`__OW_ALLOW_CONCURRENT`).
     pub concurrent: bool,

@@ -13,7 +13,7 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::server::conn::http1;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use std::os::fd::AsRawFd;
@@ -24,6 +24,7 @@ use crate::action::Action;
 use crate::activation::{BUSY, CatchUnwind, Core, Kind, Outcome};
 use crate::busy::Responder;
 use crate::config::Config;
+use crate::guard::{self, Progress};
 use crate::logs::{self, Tail};
 
 struct Server<A> {
@@ -31,6 +32,13 @@ struct Server<A> {
     init_max_bytes: usize,
     run_max_bytes: usize,
     read_timeout: Duration,
+}
+
+/// One client connection: the server, and what its requests have done (for
+/// the slow-client guard).
+struct Connection<A> {
+    server: Arc<Server<A>>,
+    progress: Progress,
 }
 
 /// Binds the listener (so the port is known before anything is served).
@@ -62,7 +70,8 @@ pub(crate) const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// in-flight activations finish (for at most [`DRAIN_TIMEOUT`]).
 ///
 /// The accept loop is hyper's own (rather than `axum::serve`) to bound how
-/// long a client may take to send its headers and body.
+/// long a client may keep a connection waiting (`guard.rs`) and take to
+/// send a body (`read_body`).
 pub(crate) async fn serve<A: Action>(
     listener: TcpListener,
     mut core: Core<A>,
@@ -79,14 +88,8 @@ pub(crate) async fn serve<A: Action>(
         run_max_bytes: config.run_max_bytes,
         read_timeout: config.read_timeout,
     });
-    // One handler for both routes, as a service of its own: with two fixed
-    // paths, a `match` routes as well as `Router` does, without its per-request
-    // boxing and extension map.
-    let app = dispatch::<A>.with_state(server);
     let mut http = http1::Builder::new();
-    http.timer(TokioTimer::new())
-        .header_read_timeout(config.read_timeout)
-        .keep_alive(true);
+    http.keep_alive(true);
     let connections = GracefulShutdown::new();
     let mut stop = std::pin::pin!(crate::shutdown::signal());
     loop {
@@ -102,9 +105,19 @@ pub(crate) async fn serve<A: Action>(
             () = &mut stop => break,
         };
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(app.clone());
-        let connection = connections.watch(http.serve_connection(TokioIo::new(stream), service));
-        tokio::spawn(connection);
+        let connection = Arc::new(Connection {
+            server: Arc::clone(&server),
+            progress: Progress::default(),
+        });
+        // One handler for both routes, as a service of its own: with two
+        // fixed paths, a `match` routes as well as `Router` does, without its
+        // per-request boxing and extension map.
+        let service = TowerToHyperService::new(dispatch::<A>.with_state(Arc::clone(&connection)));
+        let served = connections.watch(http.serve_connection(TokioIo::new(stream), service));
+        let read_timeout = config.read_timeout;
+        tokio::spawn(async move {
+            guard::close_when_stalled(served, &connection.progress, read_timeout).await;
+        });
     }
     // Stop listening for good: the busy responder holds a dup of this
     // socket, so dropping ours would leave the port accepting into a queue
@@ -118,7 +131,11 @@ pub(crate) async fn serve<A: Action>(
 }
 
 /// Routes a request: `/init` and `/run` take POST only; any other path is 404.
-async fn dispatch<A: Action>(State(server): State<Arc<Server<A>>>, request: Request) -> Response {
+async fn dispatch<A: Action>(
+    State(connection): State<Arc<Connection<A>>>,
+    request: Request,
+) -> Response {
+    let _handling = connection.progress.handling();
     let run_route = match request.uri().path() {
         "/init" => false,
         "/run" => true,
@@ -127,13 +144,13 @@ async fn dispatch<A: Action>(State(server): State<Arc<Server<A>>>, request: Requ
     if request.method() != Method::POST {
         method_not_allowed()
     } else if run_route {
-        run(server, request).await
+        run(Arc::clone(&connection), request).await
     } else {
-        init(server, request).await
+        init(&connection.server, request).await
     }
 }
 
-async fn init<A: Action>(server: Arc<Server<A>>, request: Request) -> Response {
+async fn init<A: Action>(server: &Server<A>, request: Request) -> Response {
     let body = match read_body(request, server.init_max_bytes, server.read_timeout).await {
         Ok(body) => body,
         Err(response) => return response,
@@ -146,8 +163,9 @@ async fn init<A: Action>(server: Arc<Server<A>>, request: Request) -> Response {
     respond(outcome)
 }
 
-async fn run<A: Action>(server: Arc<Server<A>>, request: Request) -> Response {
-    let body = match read_body(request, server.run_max_bytes, server.read_timeout).await {
+async fn run<A: Action>(connection: Arc<Connection<A>>, request: Request) -> Response {
+    let limit = connection.server.run_max_bytes;
+    let body = match read_body(request, limit, connection.server.read_timeout).await {
         Ok(body) => body,
         Err(response) => {
             logs::end_activation(Tail::Sentinels);
@@ -155,11 +173,12 @@ async fn run<A: Action>(server: Arc<Server<A>>, request: Request) -> Response {
         }
     };
     let activation = Box::pin(async move {
-        let Some(busy) = server.core.try_begin() else {
+        let core = &connection.server.core;
+        let Some(busy) = core.try_begin() else {
             eprintln!("Internal system error: {BUSY}");
             return Outcome::error(Kind::Rejected, BUSY);
         };
-        let outcome = server.core.run_envelope(&body).await;
+        let outcome = core.run_envelope(&body).await;
         logs::end_activation(Tail::Sentinels);
         drop(busy);
         outcome
