@@ -12,9 +12,13 @@
 //! counts against it.
 
 use std::future::Future;
+use std::ops::Deref;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::task::Poll;
+use std::task::{Context, Poll};
 use std::time::Duration;
+
+use tokio::time::Sleep;
 
 /// What a connection's requests have done: counts each request once when it
 /// reaches the handler and once when the handler is done with it, so the
@@ -46,31 +50,73 @@ impl Drop for Handling<'_> {
     }
 }
 
-/// Drives `connection` to its end, or drops it (which closes it) at the end
-/// of the first whole `period` in which it made no progress: no request
-/// reached or left the handler, and none was being handled.
-///
-/// The timer is polled once per period, to arm it; the many wake-ups of the
-/// connection in between only read its state, so a request costs the check
-/// nothing but two counter increments.
-pub(crate) async fn close_when_stalled<F: Future>(
-    connection: F,
-    progress: &Progress,
-    period: Duration,
-) {
-    let mut connection = std::pin::pin!(connection);
-    let mut timer = std::pin::pin!(tokio::time::sleep(period));
-    let mut armed = false;
-    let mut seen = progress.count();
-    std::future::poll_fn(|cx| {
-        if connection.as_mut().poll(cx).is_ready() {
+impl AsRef<Progress> for Progress {
+    fn as_ref(&self) -> &Progress {
+        self
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A connection that is closed (dropped) at the end of the first whole
+    /// `period` in which it made no progress: no request reached or left the
+    /// handler, and none was being handled.
+    ///
+    /// The timer is made on the connection's first wait (a connection
+    /// answered in the poll that accepted it, the usual invoker request,
+    /// never needs one) and polled once per period, to arm it; the
+    /// connection's other wake-ups only read its state. A request costs the
+    /// check two counter increments.
+    pub(crate) struct Guarded<F, P> {
+        #[pin]
+        connection: F,
+        progress: P,
+        period: Duration,
+        timer: Option<Pin<Box<Sleep>>>,
+        armed: bool,
+        seen: u64,
+    }
+}
+
+impl<F, P> Guarded<F, P> {
+    /// Guards `connection`, whose requests count into `progress`.
+    pub(crate) fn new(connection: F, progress: P, period: Duration) -> Self {
+        Guarded {
+            connection,
+            progress,
+            period,
+            timer: None,
+            armed: false,
+            seen: 0,
+        }
+    }
+}
+
+impl<F, P> Future for Guarded<F, P>
+where
+    F: Future,
+    P: Deref<Target: AsRef<Progress>>,
+{
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.project();
+        if this.connection.poll(cx).is_ready() {
             return Poll::Ready(());
         }
+        let progress = (**this.progress).as_ref();
         loop {
-            if !armed {
+            let timer = match this.timer {
+                Some(timer) => timer,
+                None => {
+                    *this.seen = progress.count();
+                    this.timer
+                        .insert(Box::pin(tokio::time::sleep(*this.period)))
+                }
+            };
+            if !*this.armed {
                 // Registers this task's waker with the timer.
                 if timer.as_mut().poll(cx).is_pending() {
-                    armed = true;
+                    *this.armed = true;
                     return Poll::Pending;
                 }
             } else if !timer.is_elapsed() {
@@ -78,15 +124,16 @@ pub(crate) async fn close_when_stalled<F: Future>(
             }
             // A whole period has passed.
             let now = progress.count();
-            if now == seen && now % 2 == 0 {
+            if now == *this.seen && now % 2 == 0 {
                 return Poll::Ready(());
             }
-            seen = now;
-            timer.as_mut().reset(tokio::time::Instant::now() + period);
-            armed = false;
+            *this.seen = now;
+            timer
+                .as_mut()
+                .reset(tokio::time::Instant::now() + *this.period);
+            *this.armed = false;
         }
-    })
-    .await
+    }
 }
 
 #[cfg(test)]
@@ -108,7 +155,7 @@ mod tests {
         runtime().block_on(async {
             let progress = Progress::default();
             let started = tokio::time::Instant::now();
-            close_when_stalled(std::future::pending::<()>(), &progress, PERIOD).await;
+            Guarded::new(std::future::pending::<()>(), &progress, PERIOD).await;
             assert_eq!(started.elapsed(), PERIOD);
         });
     }
@@ -122,7 +169,7 @@ mod tests {
                 tokio::time::sleep(PERIOD * 10).await;
             };
             let started = tokio::time::Instant::now();
-            close_when_stalled(connection, &progress, PERIOD).await;
+            Guarded::new(connection, &progress, PERIOD).await;
             // It ended on its own, after ten periods of handling.
             assert_eq!(started.elapsed(), PERIOD * 10);
         });
@@ -142,7 +189,7 @@ mod tests {
                 std::future::pending::<()>().await;
             };
             let started = tokio::time::Instant::now();
-            close_when_stalled(connection, &progress, PERIOD).await;
+            Guarded::new(connection, &progress, PERIOD).await;
             // Requests end at 2 periods; the first whole period without any
             // ends at 3 (the check runs at whole periods).
             assert_eq!(started.elapsed(), PERIOD * 3);

@@ -24,7 +24,7 @@ use crate::action::Action;
 use crate::activation::{BUSY, CatchUnwind, Core, Kind, Outcome};
 use crate::busy::Responder;
 use crate::config::Config;
-use crate::guard::{self, Progress};
+use crate::guard::{Guarded, Progress};
 use crate::logs::{self, Tail};
 
 struct Server<A> {
@@ -39,6 +39,12 @@ struct Server<A> {
 struct Connection<A> {
     server: Arc<Server<A>>,
     progress: Progress,
+}
+
+impl<A> AsRef<Progress> for Connection<A> {
+    fn as_ref(&self) -> &Progress {
+        &self.progress
+    }
 }
 
 /// Binds the listener (so the port is known before anything is served).
@@ -114,10 +120,7 @@ pub(crate) async fn serve<A: Action>(
         // per-request boxing and extension map.
         let service = TowerToHyperService::new(dispatch::<A>.with_state(Arc::clone(&connection)));
         let served = connections.watch(http.serve_connection(TokioIo::new(stream), service));
-        let read_timeout = config.read_timeout;
-        tokio::spawn(async move {
-            guard::close_when_stalled(served, &connection.progress, read_timeout).await;
-        });
+        tokio::spawn(Guarded::new(served, connection, config.read_timeout));
     }
     // Stop listening for good: the busy responder holds a dup of this
     // socket, so dropping ours would leave the port accepting into a queue
