@@ -97,7 +97,15 @@ pub(crate) async fn serve<A: Action>(
     let mut http = http1::Builder::new();
     http.keep_alive(true);
     let connections = GracefulShutdown::new();
-    let mut stop = std::pin::pin!(crate::shutdown::signal());
+    // The signals are awaited in a task of their own: polling a signal
+    // stream costs some 600 instructions, and the accept loop below polls
+    // its stop condition once per connection (with the invoker, once per
+    // activation); a oneshot's receiver costs a few.
+    let (stopped, mut stop) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        crate::shutdown::signal().await;
+        let _ = stopped.send(());
+    });
     loop {
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -108,7 +116,7 @@ pub(crate) async fn serve<A: Action>(
                     continue;
                 }
             },
-            () = &mut stop => break,
+            _ = &mut stop => break,
         };
         let _ = stream.set_nodelay(true);
         let connection = Arc::new(Connection {
