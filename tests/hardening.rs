@@ -422,3 +422,65 @@ fn an_activation_completes_when_its_client_goes_away() {
         logs.assert_sentinels(2);
     }
 }
+
+/// The server's resident memory, from `/proc/<pid>/status`.
+fn rss_kib(server: &Server) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.pid())).unwrap();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS")
+}
+
+/// A warm container serves activation after activation, each with its own
+/// activation id, transaction id and deadline, exported as `__OW_*`
+/// variables (concurrency off). Exporting them must not cost memory per
+/// activation (glibc's `setenv` keeps every value it was given: about 265
+/// bytes an activation), and each activation must see its own values, of
+/// whatever length.
+#[test]
+fn exported_metadata_is_exact_and_costs_no_memory_per_activation() {
+    let server = Server::start("kit", &[("KIT_ACTION", "owenv")]);
+    assert_eq!(server.init(None).status, 200);
+    let run = |i: usize| {
+        // Lengths from 1 to 80 in turn: values that fit in place, and
+        // values that outgrow their buffer.
+        let id = format!("{i}-{}", "a".repeat(i % 80));
+        let tid = format!("t{i}");
+        let deadline = 4_102_444_800_000_u64 + i as u64;
+        let body = json!({"value": {}, "activation_id": id, "transaction_id": tid,
+                          "deadline": deadline.to_string(), "namespace": "guest"});
+        let r = server.post("/run", body.to_string());
+        assert_eq!(r.status, 200);
+        let seen = r.json();
+        assert_eq!(
+            (
+                &seen["activation_id"],
+                &seen["transaction_id"],
+                &seen["deadline"],
+                &seen["namespace"]
+            ),
+            (
+                &json!(id),
+                &json!(tid),
+                &json!(deadline.to_string()),
+                &json!("guest")
+            ),
+            "activation {i}"
+        );
+    };
+    for i in 0..500 {
+        run(i);
+    }
+    let before = rss_kib(&server);
+    for i in 500..4500 {
+        run(i);
+    }
+    let after = rss_kib(&server);
+    // With setenv: about 1,000 KiB more for these 4,000 activations.
+    assert!(
+        after < before + 256,
+        "RSS grew from {before} KiB to {after} KiB over 4,000 activations"
+    );
+}

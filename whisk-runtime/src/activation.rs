@@ -19,6 +19,7 @@ use crate::action::{Action, Invocation, Work};
 use crate::busy::Responder;
 use crate::context::Context;
 use crate::error::IntoErrorValue;
+use crate::export::Exports;
 use crate::metadata::Metadata;
 use crate::trace;
 
@@ -304,7 +305,7 @@ pub(crate) struct Core<A> {
     /// Whether `/init` succeeded; held across `/init` so two cannot race.
     initialized: tokio::sync::Mutex<bool>,
     busy: AtomicBool,
-    exported: Mutex<Vec<Exported>>,
+    exports: Mutex<Exports>,
     /// Refuses requests while a sync action holds the server's thread.
     responder: Option<Responder>,
 }
@@ -325,7 +326,7 @@ impl<A: Action> Core<A> {
             concurrent,
             initialized: tokio::sync::Mutex::new(false),
             busy: AtomicBool::new(false),
-            exported: Mutex::new(Vec::new()),
+            exports: Mutex::new(Exports::default()),
             responder: None,
         }
     }
@@ -409,7 +410,10 @@ impl<A: Action> Core<A> {
             return outcome;
         }
         if !self.concurrent {
-            self.export_metadata(&envelope.metadata);
+            self.exports
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .update(&envelope.metadata);
         }
         self.call(value, Context::from_compact(envelope.metadata))
             .await
@@ -488,64 +492,6 @@ impl<A: Action> Core<A> {
             }
         }
     }
-
-    /// Exports `__OW_<KEY>` for every metadata key, and removes the ones the
-    /// previous activation exported that this one lacks.
-    ///
-    /// Only what changed is written: `setenv` scans the whole environment,
-    /// and from one activation to the next usually only the activation id,
-    /// the transaction id and the deadline differ.
-    fn export_metadata(&self, metadata: &Metadata) {
-        let mut exported = self.exported.lock().unwrap_or_else(|e| e.into_inner());
-        exported.retain(|var| {
-            let keep = metadata.contains_key(&var.key);
-            if !keep {
-                // SAFETY: no activation runs now (concurrency is off), and
-                // the runtime's own threads never read the environment.
-                unsafe { std::env::remove_var(&var.name) };
-            }
-            keep
-        });
-        for (key, value) in metadata.iter() {
-            let value = value.to_env();
-            let at = exported.iter().position(|var| var.key == key);
-            if let Some(var) = at.map(|i| &exported[i])
-                && var.value == value
-            {
-                continue;
-            }
-            let name = match at {
-                Some(i) => exported.swap_remove(i).name,
-                None => format!("__OW_{}", key.to_uppercase()),
-            };
-            if name.contains(['=', '\0']) {
-                continue; // Not a name a variable can have.
-            }
-            if value.contains('\0') {
-                // Not a value a variable can have: no stale value either.
-                // SAFETY: as above.
-                unsafe { std::env::remove_var(&name) };
-                continue;
-            }
-            // SAFETY: as above.
-            unsafe { std::env::set_var(&name, value.as_ref()) };
-            exported.push(Exported {
-                key: key.to_owned(),
-                name,
-                value: value.into_owned(),
-            });
-        }
-    }
-}
-
-/// One `__OW_*` variable the last activation set.
-struct Exported {
-    /// The metadata key (`activation_id`).
-    key: String,
-    /// The variable (`__OW_ACTIVATION_ID`).
-    name: String,
-    /// Its value as exported.
-    value: String,
 }
 
 /// The developer error for a panic, with its message when it has one.

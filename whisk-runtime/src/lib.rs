@@ -36,6 +36,7 @@ mod config;
 mod context;
 mod error;
 mod exec;
+mod export;
 mod guard;
 mod http;
 mod logs;
