@@ -133,12 +133,68 @@ fn run_body() -> Vec<u8> {
     format!(
         concat!(
             r#"{{"value":{{"payload":"{}"}},"namespace":"guest","action_name":"/guest/reverse","#,
-            r#""action_version":"0.0.1","activation_id":"9fa0c9e9b1e54e1ba0c9e9b1e5ae1b2c","#,
-            r#""transaction_id":"iHeq9cJyzVmNK0BWpMzr7K0Ubxkvkf9d","deadline":"4102444800000"}}"#
+            r#""action_version":"0.0.1","activation_id":"{}","transaction_id":"{}","#,
+            r#""deadline":"{}"}}"#
         ),
-        payload
+        payload,
+        RunRequest::ACTIVATION_ID,
+        RunRequest::TRANSACTION_ID,
+        RunRequest::DEADLINE
     )
     .into_bytes()
+}
+
+/// A `/run` request whose activation id, transaction id and deadline change
+/// with every send, as the invoker's do (same lengths, so the
+/// Content-Length holds). A fixed body would hide what exporting them as
+/// `__OW_*` variables costs the server.
+struct RunRequest {
+    bytes: Vec<u8>,
+    /// Where the three values start in `bytes`.
+    at: [usize; 3],
+    sent: u64,
+}
+
+impl RunRequest {
+    const ACTIVATION_ID: &str = "9fa0c9e9b1e54e1ba0c9e9b1e5ae1b2c";
+    const TRANSACTION_ID: &str = "iHeq9cJyzVmNK0BWpMzr7K0Ubxkvkf9d";
+    const DEADLINE: &str = "4102444800000";
+
+    /// `client` tells clients apart, so that no two send the same id.
+    fn new(port: u16, client: u64) -> Self {
+        let bytes = request_bytes("/run", port, &run_body());
+        let find = |value: &str| {
+            bytes
+                .windows(value.len())
+                .position(|w| w == value.as_bytes())
+                .expect("the value is in the body")
+        };
+        let at = [
+            find(Self::ACTIVATION_ID),
+            find(Self::TRANSACTION_ID),
+            find(Self::DEADLINE),
+        ];
+        RunRequest {
+            bytes,
+            at,
+            sent: client << 40,
+        }
+    }
+
+    /// The request, with values no earlier send had.
+    fn next(&mut self) -> &[u8] {
+        self.sent += 1;
+        let n = self.sent;
+        let values = [
+            format!("{n:032x}"),
+            format!("tx{n:030x}"),
+            (4_102_444_800_000 + n % 1_000_000_000).to_string(),
+        ];
+        for (at, value) in self.at.iter().zip(&values) {
+            self.bytes[*at..*at + value.len()].copy_from_slice(value.as_bytes());
+        }
+        &self.bytes
+    }
 }
 
 fn expected_run_answer() -> Vec<u8> {
@@ -392,17 +448,17 @@ fn keep_alive(binary: &Path, args: &Args, sample: &mut Sample) -> io::Result<()>
     let pid = server.child.id();
     std::thread::sleep(Duration::from_millis(100));
     let idle = rss(pid).0;
-    let request = Arc::new(request_bytes("/run", server.port, &run_body()));
     let expected = Arc::new(expected_run_answer());
     let measuring = Arc::new(AtomicBool::new(false));
     let stop = Arc::new(AtomicBool::new(false));
     let per_connection = args.max / CONNECTIONS;
     let mut workers = Vec::new();
-    for _ in 0..CONNECTIONS {
-        let (request, expected) = (Arc::clone(&request), Arc::clone(&expected));
+    for client in 0..CONNECTIONS {
+        let expected = Arc::clone(&expected);
         let (measuring, stop) = (Arc::clone(&measuring), Arc::clone(&stop));
         let port = server.port;
         workers.push(std::thread::spawn(move || -> io::Result<u64> {
+            let mut request = RunRequest::new(port, client as u64);
             let mut stream = connect(port)?;
             let mut buf = Vec::with_capacity(1024);
             let mut counted = 0u64;
@@ -410,7 +466,7 @@ fn keep_alive(binary: &Path, args: &Args, sample: &mut Sample) -> io::Result<()>
                 if stop.load(Ordering::Relaxed) {
                     break;
                 }
-                stream.write_all(&request)?;
+                stream.write_all(request.next())?;
                 let answer = read_answer(&mut stream, &mut buf)?;
                 check(&answer, &expected)?;
                 if measuring.load(Ordering::Relaxed) {
@@ -457,7 +513,7 @@ fn invoker_like(binary: &Path, args: &Args, sample: &mut Sample) -> io::Result<(
     let pid = server.child.id();
     std::thread::sleep(Duration::from_millis(100));
     let (idle, _) = rss(pid);
-    let request = request_bytes("/run", server.port, &run_body());
+    let mut request = RunRequest::new(server.port, 0);
     let expected = expected_run_answer();
     let mut buf = Vec::with_capacity(1024);
     let warm_until = Instant::now() + WARMUP;
@@ -465,7 +521,7 @@ fn invoker_like(binary: &Path, args: &Args, sample: &mut Sample) -> io::Result<(
         if Instant::now() >= warm_until {
             break;
         }
-        check(&one_shot(server.port, &request, &mut buf)?, &expected)?;
+        check(&one_shot(server.port, request.next(), &mut buf)?, &expected)?;
     }
     let cpu_before = cpu_time(pid);
     let began = Instant::now();
@@ -476,7 +532,7 @@ fn invoker_like(binary: &Path, args: &Args, sample: &mut Sample) -> io::Result<(
         if t >= deadline {
             break;
         }
-        let answer = one_shot(server.port, &request, &mut buf)?;
+        let answer = one_shot(server.port, request.next(), &mut buf)?;
         latencies.push(t.elapsed());
         check(&answer, &expected)?;
     }
@@ -616,18 +672,18 @@ fn soak(binary: &Path, secs: f64) -> io::Result<()> {
     const MAX_PER_CLIENT: u64 = 50_000_000;
     let server = start(binary, true)?;
     let pid = server.child.id();
-    let request = Arc::new(request_bytes("/run", server.port, &run_body()));
     let expected = Arc::new(expected_run_answer());
     let stop = Arc::new(AtomicBool::new(false));
     let done = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let errors = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let mut clients = Vec::new();
     for i in 0..KEEP_ALIVE + ONE_SHOT {
-        let (request, expected) = (Arc::clone(&request), Arc::clone(&expected));
+        let expected = Arc::clone(&expected);
         let (stop, done, errors) = (Arc::clone(&stop), Arc::clone(&done), Arc::clone(&errors));
         let port = server.port;
         let keep_alive = i < KEEP_ALIVE;
         clients.push(std::thread::spawn(move || {
+            let mut request = RunRequest::new(port, i as u64);
             let mut buf = Vec::with_capacity(1024);
             let mut stream: Option<TcpStream> = None;
             for _ in 0..MAX_PER_CLIENT {
@@ -640,13 +696,13 @@ fn soak(binary: &Path, secs: f64) -> io::Result<()> {
                         None => connect(port),
                     };
                     connection.and_then(|mut s| {
-                        s.write_all(&request)?;
+                        s.write_all(request.next())?;
                         let answer = read_answer(&mut s, &mut buf)?;
                         stream = Some(s);
                         Ok(answer)
                     })
                 } else {
-                    one_shot(port, &request, &mut buf)
+                    one_shot(port, request.next(), &mut buf)
                 };
                 match answer.and_then(|a| check(&a, &expected)) {
                     Ok(()) => done.fetch_add(1, Ordering::Relaxed),
@@ -722,11 +778,11 @@ fn client(port: u16, n: usize) -> io::Result<()> {
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-    let request = request_bytes("/run", port, &run_body());
+    let mut request = RunRequest::new(port, 0);
     let expected = expected_run_answer();
     let mut stream = connect(port)?;
     for _ in 0..n {
-        stream.write_all(&request)?;
+        stream.write_all(request.next())?;
         check(&read_answer(&mut stream, &mut buf)?, &expected)?;
     }
     Ok(())
