@@ -60,6 +60,9 @@ struct Args {
     out: Option<PathBuf>,
     /// `--soak SECS`: run the soak test on `--whisk` instead of the benchmark.
     soak: Option<f64>,
+    /// `--soak-sequential true`: soak with concurrency off (OpenWhisk's
+    /// default), one activation at a time on a new connection each.
+    soak_sequential: bool,
 }
 
 fn usage() -> ! {
@@ -67,7 +70,7 @@ fn usage() -> ! {
         "usage: whisk-bench --whisk PATH --baseline PATH [--rounds N] [--secs S] [--cold N] \
          [--max N] [--whisk-static PATH --baseline-static PATH] [--whisk-pool PATH]\n\
          \x20        [--binary-kind TEXT] [--static-kind TEXT] [--out FILE]\n\
-         \x20      whisk-bench --whisk PATH --soak SECS\n\
+         \x20      whisk-bench --whisk PATH --soak SECS [--soak-sequential true]\n\
          \x20      whisk-bench client PORT N"
     );
     std::process::exit(2)
@@ -88,6 +91,7 @@ fn parse_args() -> Args {
         max: 200_000,
         out: None,
         soak: None,
+        soak_sequential: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -106,6 +110,7 @@ fn parse_args() -> Args {
             "--max" => args.max = value.parse().unwrap_or_else(|_| usage()),
             "--out" => args.out = Some(value.into()),
             "--soak" => args.soak = Some(value.parse().unwrap_or_else(|_| usage())),
+            "--soak-sequential" => args.soak_sequential = value.parse().unwrap_or_else(|_| usage()),
             _ => usage(),
         }
     }
@@ -664,24 +669,24 @@ fn format_value(value: f64, row: &Row) -> String {
 /// The soak test: concurrent `/run` traffic for `secs` (6 keep-alive
 /// connections and 2 invoker-like clients opening a connection per request),
 /// with every answer checked; prints requests, errors and RSS over time.
-/// Exits 1 if any request failed.
-fn soak(binary: &Path, secs: f64) -> io::Result<()> {
-    const KEEP_ALIVE: usize = 6;
-    const ONE_SHOT: usize = 2;
+/// `sequential`: concurrency off instead, and one invoker-like client (what
+/// a warm OpenWhisk container sees). Exits 1 if any request failed.
+fn soak(binary: &Path, secs: f64, sequential: bool) -> io::Result<()> {
+    let (keep_alive_clients, one_shot_clients) = if sequential { (0, 1) } else { (6, 2) };
     /// Bounds the count as well as the time.
     const MAX_PER_CLIENT: u64 = 50_000_000;
-    let server = start(binary, true)?;
+    let server = start(binary, !sequential)?;
     let pid = server.child.id();
     let expected = Arc::new(expected_run_answer());
     let stop = Arc::new(AtomicBool::new(false));
     let done = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let errors = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let mut clients = Vec::new();
-    for i in 0..KEEP_ALIVE + ONE_SHOT {
+    for i in 0..keep_alive_clients + one_shot_clients {
         let expected = Arc::clone(&expected);
         let (stop, done, errors) = (Arc::clone(&stop), Arc::clone(&done), Arc::clone(&errors));
         let port = server.port;
-        let keep_alive = i < KEEP_ALIVE;
+        let keep_alive = i < keep_alive_clients;
         clients.push(std::thread::spawn(move || {
             let mut request = RunRequest::new(port, i as u64);
             let mut buf = Vec::with_capacity(1024);
@@ -805,7 +810,7 @@ fn main() {
     }
     let args = parse_args();
     if let Some(secs) = args.soak {
-        if let Err(e) = soak(&args.whisk, secs) {
+        if let Err(e) = soak(&args.whisk, secs, args.soak_sequential) {
             eprintln!("whisk-bench: soak failed: {e}");
             std::process::exit(1);
         }
