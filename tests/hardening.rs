@@ -218,14 +218,8 @@ fn a_slow_body_is_408_and_does_not_hold_the_slot() {
 /// Sends `bytes` on a new connection and reads until the server closes it:
 /// what came back, and how long the server took to close after the send.
 fn until_closed(server: &Server, bytes: &[u8]) -> (Vec<u8>, Duration) {
-    let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
-    stream.write_all(bytes).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
     let started = Instant::now();
-    let mut answered = Vec::new();
-    let _ = stream.read_to_end(&mut answered);
+    let answered = raw_exchange(server.port, bytes, false);
     (answered, started.elapsed())
 }
 

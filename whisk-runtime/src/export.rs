@@ -39,7 +39,7 @@ struct Exported {
 
 impl Exported {
     fn name(&self) -> &str {
-        // Built from a `str` (`new_entry`).
+        // Built from a `str` (`put`).
         std::str::from_utf8(&self.entry[..self.name_len]).unwrap_or_default()
     }
 
@@ -77,22 +77,19 @@ impl Exported {
     }
 }
 
-/// `NAME=value\0` in a buffer with room for a value twice as long.
-fn new_entry(name: &str, value: &str) -> Box<[u8]> {
+/// Makes a new buffer, `NAME=value\0` with room for a value twice as long,
+/// the environment's definition of NAME, and returns it.
+fn put(name: &str, value: &str) -> Box<[u8]> {
     let needed = name.len() + 1 + value.len() + 1;
-    let mut entry = vec![0u8; (needed * 2).max(64)];
+    let mut entry = vec![0u8; (needed * 2).max(64)].into_boxed_slice();
     entry[..name.len()].copy_from_slice(name.as_bytes());
     entry[name.len()] = b'=';
     entry[name.len() + 1..needed - 1].copy_from_slice(value.as_bytes());
-    entry.into_boxed_slice()
-}
-
-/// Makes `entry` (`NAME=value\0`) the environment's definition of NAME.
-fn put(entry: &mut [u8]) {
     // SAFETY: `entry` is NUL-terminated and stays allocated, unmoved, for as
     // long as the environment points at it (see `Exported::entry`); no
     // other thread reads the environment meanwhile (module docs).
     unsafe { libc::putenv(entry.as_mut_ptr().cast::<c_char>()) };
+    entry
 }
 
 impl Exports {
@@ -124,10 +121,8 @@ impl Exports {
             match at.map(|i| &mut self.0[i]) {
                 Some(var) => {
                     if !var.overwrite(&value) {
-                        let mut entry = new_entry(var.name(), &value);
-                        put(&mut entry);
-                        // The environment has let go of the old buffer.
-                        var.entry = entry;
+                        // The environment lets go of the old buffer.
+                        var.entry = put(var.name(), &value);
                         var.value_len = value.len();
                     }
                 }
@@ -136,11 +131,9 @@ impl Exports {
                     if name.contains(['=', '\0']) {
                         continue; // Not a name a variable can have.
                     }
-                    let mut entry = new_entry(&name, &value);
-                    put(&mut entry);
                     self.0.push(Exported {
                         key: key.to_owned(),
-                        entry,
+                        entry: put(&name, &value),
                         name_len: name.len(),
                         value_len: value.len(),
                     });

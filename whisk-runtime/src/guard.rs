@@ -50,6 +50,8 @@ impl Drop for Handling<'_> {
     }
 }
 
+/// For the tests, which guard a future with a bare `&Progress`.
+#[cfg(test)]
 impl AsRef<Progress> for Progress {
     fn as_ref(&self) -> &Progress {
         self
