@@ -193,6 +193,44 @@ fn a_body_over_the_limit_is_413_without_reading_it() {
 }
 
 #[test]
+fn a_body_in_pieces_is_read_whole() {
+    let server = echo();
+    let value = json!({"text": "ÆØÅ ✓ in pieces", "n": [1, 2, 3]});
+    let body = json!({ "value": value }).to_string().into_bytes();
+    // Chunked, cut inside a key and inside a multi-byte character.
+    let cut = |s: &[u8], at: &[u8]| s.windows(at.len()).position(|w| w == at).unwrap();
+    let (a, b) = (cut(&body, b"ext"), cut(&body, "Ø".as_bytes()) + 1);
+    let mut chunked =
+        b"POST /run HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    for piece in [&body[..a], &body[a..b], &body[b..]] {
+        chunked.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
+        chunked.extend_from_slice(piece);
+        chunked.extend_from_slice(b"\r\n");
+    }
+    chunked.extend_from_slice(b"0\r\n\r\n");
+    let response = parse_response(&raw_exchange(server.port, &chunked, false));
+    assert_eq!((response.status, response.json()), (200, value.clone()));
+    // With a Content-Length, in two writes with a pause between them.
+    let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    let head = format!(
+        "POST /run HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(&body[..b]).unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    stream.write_all(&body[b..]).unwrap();
+    let mut answer = Vec::new();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let _ = stream.read_to_end(&mut answer);
+    let response = parse_response(&answer);
+    response.assert_framing();
+    assert_eq!((response.status, response.json()), (200, value));
+}
+
+#[test]
 fn a_slow_body_is_408_and_does_not_hold_the_slot() {
     let server = echo();
     let mut slow = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
