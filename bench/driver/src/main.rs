@@ -71,13 +71,14 @@ fn usage() -> ! {
          [--max N] [--whisk-static PATH --baseline-static PATH] [--whisk-pool PATH]\n\
          \x20        [--binary-kind TEXT] [--static-kind TEXT] [--out FILE]\n\
          \x20      whisk-bench --whisk PATH --soak SECS [--soak-sequential true]\n\
-         \x20      whisk-bench client PORT N"
+         \x20      whisk-bench client PORT N\n\
+         \x20      whisk-bench cold ROUNDS PATH PATH..."
     );
     std::process::exit(2)
 }
 
-fn parse_args() -> Args {
-    let mut args = Args {
+fn default_args() -> Args {
+    Args {
         whisk: PathBuf::new(),
         baseline: PathBuf::new(),
         whisk_static: None,
@@ -92,7 +93,11 @@ fn parse_args() -> Args {
         out: None,
         soak: None,
         soak_sequential: false,
-    };
+    }
+}
+
+fn parse_args() -> Args {
+    let mut args = default_args();
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let value = it.next().unwrap_or_else(|| usage());
@@ -596,6 +601,32 @@ fn cold_start(binary: &Path, args: &Args, sample: &mut Sample) -> io::Result<()>
     Ok(())
 }
 
+/// `whisk-bench cold ROUNDS PATH...`: only the cold start, for A/B runs of
+/// builds that differ in their start-up. Each round starts every binary
+/// once, in turn (A B C A B C ...); prints each one's median and its ratio
+/// to the first.
+fn cold_only(rounds: usize, binaries: &[String]) -> io::Result<()> {
+    let args = Args {
+        cold: 1,
+        ..default_args()
+    };
+    let mut times: Vec<Vec<f64>> = vec![Vec::new(); binaries.len()];
+    for _ in 0..rounds {
+        for (binary, times) in binaries.iter().zip(&mut times) {
+            let mut sample = Sample::default();
+            cold_start(Path::new(binary), &args, &mut sample)?;
+            times.push(sample.0["cold_us"]);
+        }
+    }
+    let medians: Vec<f64> = times.iter_mut().map(|t| median(t)).collect();
+    println!("| binary | cold start, median of {rounds} (µs) | ratio to the first |");
+    println!("|---|---:|---:|");
+    for (binary, m) in binaries.iter().zip(&medians) {
+        println!("| {binary} | {m:.0} | {:.2} |", m / medians[0]);
+    }
+    Ok(())
+}
+
 fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
     let n = values.len();
@@ -804,6 +835,20 @@ fn main() {
         };
         if let Err(e) = client(port, n.min(1_000_000)) {
             eprintln!("whisk-bench: client failed: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
+    if argv.get(1).map(String::as_str) == Some("cold") {
+        let (Some(Ok(rounds)), binaries) = (argv.get(2).map(|n| n.parse::<usize>()), &argv[3..])
+        else {
+            usage()
+        };
+        if binaries.is_empty() {
+            usage();
+        }
+        if let Err(e) = cold_only(rounds, binaries) {
+            eprintln!("whisk-bench: cold start failed: {e}");
             std::process::exit(1);
         }
         return;
