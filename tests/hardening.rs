@@ -455,14 +455,32 @@ fn an_activation_completes_when_its_client_goes_away() {
     }
 }
 
-/// The server's resident memory, from `/proc/<pid>/status`.
-fn rss_kib(server: &Server) -> u64 {
+/// A number from the server's `/proc/<pid>/status` (`VmRSS` in KiB,
+/// `Threads`, ...).
+fn proc_status(server: &Server, field: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{}/status", server.pid())).unwrap();
     status
         .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS")
+        .unwrap_or_else(|| panic!("no {field} in /proc/<pid>/status"))
+}
+
+/// The server's resident memory in KiB.
+fn rss_kib(server: &Server) -> u64 {
+    proc_status(server, "VmRSS")
+}
+
+/// One activation at a time (OpenWhisk's default), the server is its own
+/// thread and one helper thread, which forwards the logs and refuses
+/// overlapping requests: each further thread would cost a cold start some
+/// 0.1 ms (BENCHMARKS.md).
+#[test]
+fn one_helper_thread_serves_logs_and_refusals() {
+    let server = Server::start("kit", &[("KIT_ACTION", "plain")]);
+    assert_eq!(server.init(None).status, 200);
+    assert_eq!(server.run(json!({"a": 1})).status, 200);
+    assert_eq!(proc_status(&server, "Threads"), 2);
 }
 
 /// A warm container serves activation after activation, each with its own

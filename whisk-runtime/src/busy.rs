@@ -4,40 +4,46 @@
 //! thread: no hop to another thread and back, which is most of the cost of an
 //! activation. While it runs, tokio cannot accept connections, yet the
 //! protocol wants an overlapping `/run` refused with `403 System not ready,
-//! status is running.` rather than queued. This small thread does that: once
-//! one activation has been running for a whole tick of a [`TICK`] timer, it
-//! accepts on the same listening socket and answers every request that
-//! arrives meanwhile, until the activation ends. The end is marked before the
-//! response is sent, so a request that follows the response is always served
-//! normally.
+//! status is running.` rather than queued. The [`Responder`] does that, on
+//! the log pump's thread (`logs.rs`: one helper thread, not two, because
+//! each thread costs a cold start about 0.1 ms): once one activation has
+//! been running for a whole tick of a [`TICK`] timer, it accepts on the same
+//! listening socket and has every request that arrives meanwhile answered,
+//! until the activation ends. The end is marked before the response is
+//! sent, so a request that follows the response is always served normally.
 //!
 //! The timer ticks only while activations come: the first one after a quiet
-//! spell starts it, and the thread stops it after [`IDLE_TICKS`] ticks with
-//! none. An activation itself makes no syscall here, only two uncontended
-//! lock operations.
+//! spell starts it, and the helper thread stops it after [`IDLE_TICKS`]
+//! ticks with none. An activation itself makes no syscall here, only two
+//! uncontended lock operations.
 
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::activation::{BUSY, Kind, Outcome};
+use crate::logs::Watch;
 
 /// The timer's period: an activation is refused company once it has run
 /// through a whole tick, so after between one and two ticks.
 const TICK: Duration = Duration::from_millis(2);
 /// Ticks without a new activation after which the timer stops. One: an
 /// isolated activation (OpenWhisk's usual traffic: a few per second at
-/// most) then costs the thread two wake-ups, where ten idle ticks cost it
-/// eleven; under a steady stream the timer never stops anyway.
+/// most) then costs the helper thread two wake-ups, where ten idle ticks
+/// cost it eleven; under a steady stream the timer never stops anyway.
 const IDLE_TICKS: u32 = 1;
+/// While refusing, how often the helper thread looks whether the
+/// activation has ended, if no request comes.
+const REFUSING_POLL_MS: i32 = 20;
 /// How long a refused client may take to send its request.
 const READ_LIMIT: Duration = Duration::from_secs(1);
 /// How much of a refused request is read (and dropped) at most.
 const BODY_LIMIT: usize = 16 << 20;
 
-/// The thread that refuses overlapping requests.
+/// Refuses overlapping requests; served by the log pump's thread through
+/// [`Watch`].
 pub(crate) struct Responder {
     shared: Arc<Shared>,
 }
@@ -47,6 +53,8 @@ struct Shared {
     /// Ticks every [`TICK`] while activations come (a `timerfd`).
     timer: OwnedFd,
     listener: TcpListener,
+    /// What only the helper thread reads and writes.
+    helper: Mutex<Helper>,
 }
 
 #[derive(Default)]
@@ -57,6 +65,17 @@ struct State {
     started: u64,
     /// Whether the timer is running.
     ticking: bool,
+}
+
+#[derive(Default)]
+struct Helper {
+    /// What the previous tick saw: (activation count, active).
+    seen: (u64, bool),
+    /// Ticks in a row without a new activation.
+    quiet: u32,
+    /// Whether requests are being refused (the listener is watched, not
+    /// the timer).
+    refusing: bool,
 }
 
 /// Marks the activation as running until dropped.
@@ -83,6 +102,63 @@ impl Shared {
         // SAFETY: a valid timerfd and a valid itimerspec.
         unsafe { libc::timerfd_settime(self.timer.as_raw_fd(), 0, &spec, std::ptr::null_mut()) };
     }
+
+    /// A tick of the timer: starts refusing when the same activation has
+    /// run through it, stops the timer when activations stopped coming.
+    fn tick(&self, helper: &mut Helper) {
+        let mut expirations = [0u8; 8];
+        // SAFETY: reading the 8-byte counter of our own (non-blocking) timerfd.
+        let n = unsafe { libc::read(self.timer.as_raw_fd(), expirations.as_mut_ptr().cast(), 8) };
+        if n != 8 {
+            return; // Not a tick after all.
+        }
+        let mut state = self.lock();
+        let now = (state.started, state.active);
+        if now.1 && now == helper.seen {
+            // The same activation as a tick ago: it has run a whole tick.
+            helper.refusing = true;
+            helper.quiet = 0;
+            return;
+        }
+        if now.0 == helper.seen.0 && !now.1 {
+            helper.quiet += 1;
+            if helper.quiet >= IDLE_TICKS {
+                state.ticking = false;
+                self.set_timer(None);
+                helper.quiet = 0;
+            }
+        } else {
+            helper.quiet = 0;
+        }
+        helper.seen = now;
+    }
+
+    /// While refusing: accepts a request that came, if the activation still
+    /// runs, and has it answered; goes back to ticking once it has ended.
+    fn refuse_one(&self, helper: &mut Helper, readable: bool) {
+        // Accept only while the activation runs: the lock orders this with
+        // its end, which comes before its response.
+        let state = self.lock();
+        if !state.active {
+            helper.refusing = false;
+            return;
+        }
+        let accepted = if readable {
+            self.listener.accept().ok()
+        } else {
+            None
+        };
+        drop(state);
+        if let Some((stream, _)) = accepted {
+            // Reading the request may take up to READ_LIMIT: on a thread of
+            // its own, so that the helper thread keeps forwarding logs. Only
+            // ever happens when a client breaks the protocol's one-at-a-time
+            // rule; a thread that cannot start just closes the connection.
+            let _ = std::thread::Builder::new()
+                .name("whisk-refuse".into())
+                .spawn(move || refuse(stream));
+        }
+    }
 }
 
 fn timespec(d: Duration) -> libc::timespec {
@@ -94,8 +170,9 @@ fn timespec(d: Duration) -> libc::timespec {
 }
 
 impl Responder {
-    /// Starts the thread on a clone of the server's (non-blocking) listener.
-    pub(crate) fn start(listener: TcpListener) -> io::Result<Responder> {
+    /// A responder on a clone of the server's (non-blocking) listener. It
+    /// does its work once handed to the log pump (`logs::install`).
+    pub(crate) fn new(listener: TcpListener) -> io::Result<Responder> {
         // SAFETY: timerfd_create returns a new descriptor we own, or -1.
         let timer = unsafe {
             libc::timerfd_create(
@@ -106,17 +183,20 @@ impl Responder {
         if timer < 0 {
             return Err(io::Error::last_os_error());
         }
-        let shared = Arc::new(Shared {
-            state: Mutex::new(State::default()),
-            // SAFETY: just created, owned by nobody else.
-            timer: unsafe { OwnedFd::from_raw_fd(timer) },
-            listener,
-        });
-        let thread_shared = Arc::clone(&shared);
-        std::thread::Builder::new()
-            .name("whisk-busy".into())
-            .spawn(move || respond_loop(&thread_shared))?;
-        Ok(Responder { shared })
+        Ok(Responder {
+            shared: Arc::new(Shared {
+                state: Mutex::new(State::default()),
+                // SAFETY: just created, owned by nobody else.
+                timer: unsafe { OwnedFd::from_raw_fd(timer) },
+                listener,
+                helper: Mutex::new(Helper::default()),
+            }),
+        })
+    }
+
+    /// The responder as the helper thread's work.
+    pub(crate) fn watch(&self) -> Arc<dyn Watch> {
+        self.shared.clone()
     }
 
     /// Marks a sync activation as running on the server's thread.
@@ -135,69 +215,22 @@ impl Responder {
     }
 }
 
-fn respond_loop(shared: &Shared) {
-    // What the previous tick saw: (activation count, active).
-    let mut seen = (0, false);
-    let mut quiet = 0;
-    loop {
-        let mut timer = libc::pollfd {
-            fd: shared.timer.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd.
-        if unsafe { libc::poll(&mut timer, 1, -1) } <= 0 {
-            continue;
-        }
-        let mut expirations = [0u8; 8];
-        // SAFETY: reading the 8-byte counter of our own timerfd.
-        unsafe { libc::read(shared.timer.as_raw_fd(), expirations.as_mut_ptr().cast(), 8) };
-        let mut state = shared.lock();
-        let now = (state.started, state.active);
-        if now.1 && now == seen {
-            // The same activation as a tick ago: it has run a whole tick.
-            drop(state);
-            refuse_while_active(shared);
-            quiet = 0;
-            continue;
-        }
-        if now.0 == seen.0 && !now.1 {
-            quiet += 1;
-            if quiet >= IDLE_TICKS {
-                state.ticking = false;
-                shared.set_timer(None);
-                quiet = 0;
-            }
+impl Watch for Shared {
+    fn next_wait(&self) -> (RawFd, i32) {
+        let helper = self.helper.lock().unwrap_or_else(|e| e.into_inner());
+        if helper.refusing {
+            (self.listener.as_raw_fd(), REFUSING_POLL_MS)
         } else {
-            quiet = 0;
+            (self.timer.as_raw_fd(), -1)
         }
-        seen = now;
     }
-}
 
-/// Answers every request that arrives until the running activation ends.
-fn refuse_while_active(shared: &Shared) {
-    while shared.lock().active {
-        let mut ready = libc::pollfd {
-            fd: shared.listener.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd; a short timeout to notice the end.
-        if unsafe { libc::poll(&mut ready, 1, 20) } <= 0 {
-            continue;
-        }
-        // Accept only while the activation runs: the lock orders this with
-        // its end, which comes before its response.
-        let state = shared.lock();
-        let accepted = if state.active {
-            shared.listener.accept().ok()
-        } else {
-            None
-        };
-        drop(state);
-        if let Some((stream, _)) = accepted {
-            refuse(stream);
+    fn woken(&self, readable: bool) {
+        let mut helper = self.helper.lock().unwrap_or_else(|e| e.into_inner());
+        if helper.refusing {
+            self.refuse_one(&mut helper, readable);
+        } else if readable {
+            self.tick(&mut helper);
         }
     }
 }

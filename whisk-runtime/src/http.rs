@@ -47,11 +47,12 @@ impl<A> AsRef<Progress> for Connection<A> {
     }
 }
 
-/// Binds the listener (so the port is known before anything is served).
-pub(crate) async fn bind(config: &Config) -> io::Result<TcpListener> {
+/// Listens on the configured address: the first thing the process does in
+/// HTTP mode, so that a client's connect succeeds, and its request waits in
+/// the socket, while the rest of the runtime starts.
+pub(crate) fn listen(config: &Config) -> io::Result<std::net::TcpListener> {
     let listener = std::net::TcpListener::bind(config.addr)?;
     listener.set_nonblocking(true)?;
-    let listener = TcpListener::from_std(listener)?;
     if let Some(path) = &config.port_file {
         let port = listener.local_addr()?.port();
         // Write then rename, so a reader never sees a half-written file.
@@ -62,11 +63,17 @@ pub(crate) async fn bind(config: &Config) -> io::Result<TcpListener> {
     Ok(listener)
 }
 
-/// A `std` handle on the same listening socket (a `dup`).
-fn clone_listener(listener: &TcpListener) -> io::Result<std::net::TcpListener> {
-    use std::os::fd::AsFd;
-    let fd = listener.as_fd().try_clone_to_owned()?;
-    Ok(std::net::TcpListener::from(fd))
+/// The busy responder for a server that runs one activation at a time
+/// (`None` with concurrency on), on a clone of its listening socket (a
+/// `dup`: the same file, so non-blocking too).
+pub(crate) fn responder(
+    listener: &std::net::TcpListener,
+    config: &Config,
+) -> io::Result<Option<Responder>> {
+    if config.concurrent {
+        return Ok(None);
+    }
+    Responder::new(listener.try_clone()?).map(Some)
 }
 
 /// How long a stopping server waits for in-flight activations.
@@ -79,15 +86,11 @@ pub(crate) const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// long a client may keep a connection waiting (`guard.rs`) and take to
 /// send a body (`read_body`).
 pub(crate) async fn serve<A: Action>(
-    listener: TcpListener,
-    mut core: Core<A>,
+    listener: std::net::TcpListener,
+    core: Core<A>,
     config: &Config,
 ) -> io::Result<()> {
-    if !config.concurrent {
-        // A clone of the listening socket (same file, so non-blocking too).
-        let std_listener = clone_listener(&listener)?;
-        core.set_responder(Responder::start(std_listener)?);
-    }
+    let listener = TcpListener::from_std(listener)?;
     let server = Arc::new(Server {
         core,
         init_max_bytes: config.init_max_bytes,

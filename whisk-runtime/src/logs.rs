@@ -12,6 +12,10 @@
 //! tail (the sentinel, or in exec mode the result line) in one `write`: no
 //! round trip to the pump thread. When the pipes cannot be set up the tails
 //! are written directly.
+//!
+//! The pump thread is the runtime's one helper thread: it also serves a
+//! [`Watch`], the HTTP transport's busy responder (`busy.rs`), so that
+//! start-up spawns one thread, not two.
 
 use std::io::{self, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -34,9 +38,35 @@ pub(crate) enum Tail<'a> {
 
 static PUMP: OnceLock<Option<Pump>> = OnceLock::new();
 
-/// Puts the pump in front of stdout and stderr (once; later calls do nothing).
-pub(crate) fn install() {
-    PUMP.get_or_init(|| Pump::start().ok());
+/// More work for the helper thread: a descriptor to wait on besides the
+/// pipes, and what to do when it is ready.
+pub(crate) trait Watch: Send + Sync {
+    /// The descriptor to wait for input on next, and at most how long to
+    /// wait (milliseconds; -1 for no limit).
+    fn next_wait(&self) -> (RawFd, i32);
+    /// Called on the helper thread after each wait: whether the descriptor
+    /// became readable (`false`: the wait timed out, or only a pipe woke it).
+    fn woken(&self, readable: bool);
+}
+
+/// Puts the pump in front of stdout and stderr, and starts the helper
+/// thread that forwards them and serves `watch` (once; later calls do
+/// nothing). When the pipes cannot be set up, the thread serves `watch`
+/// alone.
+pub(crate) fn install(watch: Option<Arc<dyn Watch>>) -> io::Result<()> {
+    let mut started = Ok(());
+    PUMP.get_or_init(|| {
+        let streams = Pump::divert().ok().map(|s| Arc::new(Mutex::new(s)));
+        if streams.is_some() || watch.is_some() {
+            let shared = streams.clone();
+            started = std::thread::Builder::new()
+                .name("whisk-logs".into())
+                .spawn(move || helper_loop(shared.as_deref(), watch.as_deref()))
+                .map(drop);
+        }
+        streams.map(|streams| Pump { streams })
+    });
+    started
 }
 
 /// Ends an activation's output: flushes what the action wrote, finishes
@@ -76,19 +106,15 @@ struct Pump {
 }
 
 impl Pump {
-    fn start() -> io::Result<Pump> {
+    /// Puts a pipe in front of stdout and stderr each.
+    fn divert() -> io::Result<[Stream; 2]> {
         let out = Stream::divert(libc::STDOUT_FILENO)?;
         let err = Stream::divert(libc::STDERR_FILENO)?;
         // Both pipes are ready: only now swap them in, so a failure above
         // leaves the real streams untouched.
         out.swap_in()?;
         err.swap_in()?;
-        let streams = Arc::new(Mutex::new([out, err]));
-        let shared = Arc::clone(&streams);
-        std::thread::Builder::new()
-            .name("whisk-logs".into())
-            .spawn(move || pump_loop(&shared))?;
-        Ok(Pump { streams })
+        Ok([out, err])
     }
 
     /// Forwards what the action wrote, finishes its lines, writes the tails.
@@ -193,34 +219,65 @@ impl Stream {
     }
 }
 
-/// Forwards the action's output as it comes, so a chatty action never fills
-/// the pipes between two activations.
-fn pump_loop(streams: &Mutex<[Stream; 2]>) {
-    let lock = || streams.lock().unwrap_or_else(|e| e.into_inner());
+/// The helper thread: forwards the action's output as it comes, so a chatty
+/// action never fills the pipes between two activations, and serves the
+/// watch.
+fn helper_loop(streams: Option<&Mutex<[Stream; 2]>>, watch: Option<&dyn Watch>) {
+    fn lock(streams: &Mutex<[Stream; 2]>) -> std::sync::MutexGuard<'_, [Stream; 2]> {
+        streams.lock().unwrap_or_else(|e| e.into_inner())
+    }
     // The write ends now live on fds 1 and 2; drop our extra copies so that
     // the pipes report EOF if those are ever closed.
-    for stream in lock().iter_mut() {
-        stream.write = None;
+    if let Some(streams) = streams {
+        for stream in lock(streams).iter_mut() {
+            stream.write = None;
+        }
     }
+    let closed = libc::pollfd {
+        fd: -1,
+        events: 0,
+        revents: 0,
+    };
     let mut buf = vec![0u8; 64 * 1024];
     loop {
-        let mut fds = {
-            let streams = lock();
-            [poll_fd(&streams[0]), poll_fd(&streams[1])]
+        let [out, err] = match streams {
+            Some(streams) => {
+                let streams = lock(streams);
+                [poll_fd(&streams[0]), poll_fd(&streams[1])]
+            }
+            None => [closed, closed],
         };
-        if fds.iter().all(|fd| fd.fd < 0) {
-            return; // Both streams were closed for good.
+        let (watched, timeout) = watch.map_or((-1, -1), Watch::next_wait);
+        if out.fd < 0 && err.fd < 0 && watched < 0 {
+            return; // Both streams were closed for good, nothing to watch.
         }
-        // SAFETY: `fds` is a valid array of two pollfd structs.
-        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) };
-        if n <= 0 {
+        let mut fds = [
+            out,
+            err,
+            libc::pollfd {
+                fd: watched,
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        // SAFETY: `fds` is a valid array of three pollfd structs (poll
+        // skips negative descriptors).
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };
+        if n < 0 {
             continue; // EINTR
         }
-        let mut streams = lock();
-        for (stream, fd) in streams.iter_mut().zip(&fds) {
-            if fd.revents != 0 {
-                stream.forward(&mut buf);
+        if let Some(streams) = streams {
+            if fds[..2].iter().any(|fd| fd.revents != 0) {
+                let mut streams = lock(streams);
+                for (stream, fd) in streams.iter_mut().zip(&fds) {
+                    if fd.revents != 0 {
+                        stream.forward(&mut buf);
+                    }
+                }
             }
+        }
+        if let Some(watch) = watch {
+            watch.woken(fds[2].revents != 0);
         }
     }
 }

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use crate::action::Action;
 use crate::activation::Core;
+use crate::busy::Responder;
 use crate::config::{Config, Mode};
 use crate::{actionloop, exec, http, logs};
 
@@ -60,6 +61,26 @@ pub fn run_with<A: Action>(config: Config, action: A) -> ExitCode {
             Mode::Http
         }
     });
+    // HTTP: listen before anything else (see `http::listen`).
+    let http = match mode {
+        Mode::Http => match http::listen(&config)
+            .and_then(|listener| Ok((http::responder(&listener, &config)?, listener)))
+        {
+            Ok(listening) => Some(listening),
+            Err(e) => {
+                eprintln!("whisk: cannot serve HTTP on {}: {e}", config.addr);
+                return ExitCode::FAILURE;
+            }
+        },
+        _ => None,
+    };
+    let watch = http
+        .as_ref()
+        .and_then(|(responder, _)| responder.as_ref().map(Responder::watch));
+    if let Err(e) = logs::install(watch) {
+        eprintln!("whisk: cannot start the runtime's helper thread: {e}");
+        return ExitCode::FAILURE;
+    }
     // One thread serves everything: sync actions run in place (see
     // `busy.rs` for how overlapping requests are still refused).
     let mut builder = tokio::runtime::Builder::new_current_thread();
@@ -70,34 +91,31 @@ pub fn run_with<A: Action>(config: Config, action: A) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    logs::install();
-    let status = match mode {
-        Mode::Http => {
-            let core = Core::new(action, config.concurrent);
-            let served = runtime.block_on(async {
-                let listener = http::bind(&config).await?;
-                http::serve(listener, core, &config).await
-            });
-            match served {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("whisk: cannot serve HTTP on {}: {e}", config.addr);
-                    ExitCode::FAILURE
-                }
+    // `http` is there exactly in HTTP mode.
+    let status = if let Some((responder, listener)) = http {
+        let mut core = Core::new(action, config.concurrent);
+        if let Some(responder) = responder {
+            core.set_responder(responder);
+        }
+        match runtime.block_on(http::serve(listener, core, &config)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("whisk: cannot serve HTTP on {}: {e}", config.addr);
+                ExitCode::FAILURE
             }
         }
-        Mode::ActionLoop => {
-            let core = Core::new(action, false);
-            match actionloop::serve(&core, &runtime) {
-                Ok(actionloop::Ended::Eof) => ExitCode::SUCCESS,
-                Ok(actionloop::Ended::InitFailed) => ExitCode::FAILURE,
-                Err(e) => {
-                    eprintln!("whisk: the ActionLoop connection failed: {e}");
-                    ExitCode::FAILURE
-                }
+    } else if mode == Mode::ActionLoop {
+        let core = Core::new(action, false);
+        match actionloop::serve(&core, &runtime) {
+            Ok(actionloop::Ended::Eof) => ExitCode::SUCCESS,
+            Ok(actionloop::Ended::InitFailed) => ExitCode::FAILURE,
+            Err(e) => {
+                eprintln!("whisk: the ActionLoop connection failed: {e}");
+                ExitCode::FAILURE
             }
         }
-        Mode::Exec => exec::serve(&Core::new(action, false), &runtime),
+    } else {
+        exec::serve(&Core::new(action, false), &runtime)
     };
     logs::drain();
     status
