@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use serde_json::json;
+use serde_json::{Value, json};
 
 const NOT_A_DICTIONARY: &str = "The action did not return a dictionary or array.";
 
@@ -170,6 +170,37 @@ fn init_env_is_set_before_the_first_run() {
             without_sentinels(&logs.stderr)
         ),
         (String::new(), String::new())
+    );
+}
+
+/// Action code may set or remove an `__OW_*` variable itself; the next
+/// activation still sees its own metadata, changed or not.
+#[test]
+fn ow_variables_are_exported_again_after_the_action_changed_them() {
+    let server = Server::start("kit", &[("KIT_ACTION", "owenv")]);
+    assert_eq!(server.init(None).status, 200);
+    let run = |value: Value, id: &str| {
+        let body =
+            json!({"value": value, "activation_id": id, "namespace": "zzz", "deadline": "123"});
+        let r = server.post("/run", body.to_string());
+        assert_eq!(r.status, 200);
+        let seen = r.json();
+        (
+            seen["activation_id"].clone(),
+            seen["namespace"].clone(),
+            seen["deadline"].clone(),
+        )
+    };
+    let set = json!({"set": {"__OW_ACTIVATION_ID": "mine", "__OW_NAMESPACE": null, "__OW_DEADLINE": "0"}});
+    assert_eq!(
+        run(set.clone(), "iii"),
+        (json!("iii"), json!("zzz"), json!("123"))
+    );
+    // A new id that would fit in place, and two values that did not change.
+    assert_eq!(run(set, "jjj"), (json!("jjj"), json!("zzz"), json!("123")));
+    assert_eq!(
+        run(json!({}), "kkk"),
+        (json!("kkk"), json!("zzz"), json!("123"))
     );
 }
 

@@ -11,6 +11,12 @@
 //! points at (`putenv`). A new value that fits is written in place, which
 //! needs no call into libc at all; a longer one gets a buffer twice its size
 //! (so a variable is moved a few times at most), and the old buffer is freed.
+//! Action code may have set or removed a variable itself: a value is taken
+//! as unchanged, or written in place, only while the environment's array
+//! still points at our buffer (looked up where it was last time first).
+//!
+//! The invoker sends the same keys in the same order every time; then the
+//! i-th key is matched with the i-th variable without a search.
 //!
 //! Only used with concurrency off, between activations: no action code runs
 //! meanwhile, and the runtime's own threads never read the environment.
@@ -18,6 +24,11 @@
 use std::ffi::c_char;
 
 use crate::metadata::Metadata;
+
+unsafe extern "C" {
+    /// The environment (POSIX; glibc and musl both define it).
+    static mut environ: *mut *mut c_char;
+}
 
 /// The variables the last activation exported.
 #[derive(Default)]
@@ -35,6 +46,8 @@ struct Exported {
     name_len: usize,
     /// The length of the value.
     value_len: usize,
+    /// Where in the environment's array the buffer was last seen.
+    slot: usize,
 }
 
 impl Exported {
@@ -48,32 +61,63 @@ impl Exported {
         &self.entry[start..start + self.value_len]
     }
 
-    /// Whether the environment's NAME is still this buffer (code may have
-    /// set the variable itself since).
-    fn in_environment(&self) -> bool {
-        let mut name = [0u8; 64];
-        if self.name_len >= name.len() {
-            return false; // A long name: not worth a check, put it again.
-        }
-        name[..self.name_len].copy_from_slice(&self.entry[..self.name_len]);
-        // SAFETY: `name` is NUL-terminated (zeroed past the name); as for
-        // `put`, no other thread changes the environment meanwhile.
-        let current = unsafe { libc::getenv(name.as_ptr().cast::<c_char>()) };
-        std::ptr::eq(current.cast::<u8>(), &self.entry[self.name_len + 1])
-    }
-
-    /// Writes `value` in place if it fits and the environment still points
-    /// here; false if not.
+    /// Writes `value` in place if it fits; false if not.
     fn overwrite(&mut self, value: &str) -> bool {
         let start = self.name_len + 1;
         // The value, then its terminating NUL.
-        if start + value.len() >= self.entry.len() || !self.in_environment() {
+        if start + value.len() >= self.entry.len() {
             return false;
         }
         self.entry[start..start + value.len()].copy_from_slice(value.as_bytes());
         self.entry[start + value.len()] = 0;
         self.value_len = value.len();
         true
+    }
+}
+
+/// The environment's array of `NAME=value` pointers as it is now: valid
+/// until the environment next changes.
+struct Environ {
+    start: *const *mut c_char,
+    len: usize,
+}
+
+impl Environ {
+    fn now() -> Environ {
+        // SAFETY: `environ` is NULL or a NULL-terminated array of pointers;
+        // as for `put`, no other thread changes it meanwhile.
+        unsafe {
+            let start = environ.cast_const();
+            let mut len = 0;
+            while !start.is_null() && !(*start.add(len)).is_null() {
+                len += 1;
+            }
+            Environ { start, len }
+        }
+    }
+
+    /// Whether the environment still points at `var`'s buffer (code may
+    /// have set or removed the variable itself since). Looks where it was
+    /// last time first; `getenv` would compare NAME with every variable's
+    /// name (some 550 instructions with forty variables).
+    fn holds(&self, var: &mut Exported) -> bool {
+        let slots = if self.start.is_null() {
+            &[][..]
+        } else {
+            // SAFETY: `len` pointers, counted by `now`, not changed since.
+            unsafe { std::slice::from_raw_parts(self.start, self.len) }
+        };
+        let ours = var.entry.as_ptr().cast::<c_char>().cast_mut();
+        if slots.get(var.slot) == Some(&ours) {
+            return true;
+        }
+        match slots.iter().position(|&p| p == ours) {
+            Some(slot) => {
+                var.slot = slot;
+                true
+            }
+            None => false,
+        }
     }
 }
 
@@ -96,34 +140,53 @@ impl Exports {
     /// Exports `__OW_<KEY>` for every metadata key, and removes the ones the
     /// previous activation exported that this one lacks.
     pub(crate) fn update(&mut self, metadata: &Metadata) {
-        self.0.retain(|var| {
-            let keep = metadata.contains_key(&var.key);
-            if !keep {
-                // SAFETY: as for `put`.
-                unsafe { std::env::remove_var(var.name()) };
-            }
-            keep
-        });
-        for (key, value) in metadata.iter() {
-            let value = value.to_env();
-            let at = self.0.iter().position(|var| var.key == key);
-            if at.is_some_and(|i| self.0[i].value() == value.as_bytes()) {
-                continue; // Unchanged (the usual case but for three keys).
-            }
-            if value.contains('\0') {
-                // Not a value a variable can have: no stale value either.
-                if let Some(var) = at.map(|i| self.0.swap_remove(i)) {
+        // The invoker sends the same keys in the same order every time: then
+        // the i-th key is the i-th variable, and none goes away.
+        let mut in_order = metadata.len() == self.0.len()
+            && metadata
+                .iter()
+                .zip(&self.0)
+                .all(|((key, _), var)| key == var.key);
+        if !in_order {
+            self.0.retain(|var| {
+                let keep = metadata.contains_key(&var.key);
+                if !keep {
                     // SAFETY: as for `put`.
                     unsafe { std::env::remove_var(var.name()) };
                 }
+                keep
+            });
+        }
+        let mut env = Environ::now();
+        for (i, (key, value)) in metadata.iter().enumerate() {
+            let value = value.to_env();
+            let at = if in_order {
+                Some(i)
+            } else {
+                self.0.iter().position(|var| var.key == key)
+            };
+            if let Some(var) = at.map(|i| &mut self.0[i]) {
+                if var.value() == value.as_bytes() && env.holds(var) {
+                    continue; // Unchanged (the usual case but for three keys).
+                }
+            }
+            if value.contains('\0') {
+                // Not a value a variable can have: no stale value either.
+                if let Some(var) = at.map(|i| self.0.remove(i)) {
+                    // SAFETY: as for `put`.
+                    unsafe { std::env::remove_var(var.name()) };
+                    env = Environ::now();
+                }
+                in_order = false;
                 continue;
             }
             match at.map(|i| &mut self.0[i]) {
                 Some(var) => {
-                    if !var.overwrite(&value) {
+                    if !(env.holds(var) && var.overwrite(&value)) {
                         // The environment lets go of the old buffer.
                         var.entry = put(var.name(), &value);
                         var.value_len = value.len();
+                        env = Environ::now();
                     }
                 }
                 None => {
@@ -136,7 +199,9 @@ impl Exports {
                         entry: put(&name, &value),
                         name_len: name.len(),
                         value_len: value.len(),
+                        slot: 0,
                     });
+                    env = Environ::now();
                 }
             }
         }

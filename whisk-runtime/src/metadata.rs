@@ -123,6 +123,11 @@ impl Metadata {
         }
     }
 
+    /// How many keys were sent (a repeated key counts each time).
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
     /// Whether `key` is present.
     pub(crate) fn contains_key(&self, key: &str) -> bool {
         self.get(key).is_some()
