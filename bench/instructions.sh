@@ -7,11 +7,13 @@
 #
 #   bench/instructions.sh
 #
-# For each server and each mode (__OW_ALLOW_CONCURRENT true and false) it
-# runs the server under callgrind twice, answering 200 and then 1200 `/run`
-# requests on one keep-alive connection (`whisk-bench client`), and prints
-# (total(1200) - total(200)) / 1000: the instructions of one activation,
-# without start-up and shutdown. Takes about a minute once built.
+# For each server and each mode it runs the server under callgrind twice,
+# answering 200 and then 1200 `/run` requests (`whisk-bench client`), and
+# prints (total(1200) - total(200)) / 1000: the instructions of one
+# activation, without start-up and shutdown. The modes: one keep-alive
+# connection with __OW_ALLOW_CONCURRENT true, then false; and the invoker's
+# path: concurrency off, a new connection per activation. Takes about a
+# minute once built.
 # WHISK_BIN=PATH measures another build of the reverse action instead (an
 # older commit's, say), against the same baseline; BASELINE_BIN=PATH another
 # build of the baseline (the static musl ones that bench/run.sh builds:
@@ -34,10 +36,11 @@ driver="$target/release/whisk-bench"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-# total BINARY CONCURRENT REQUESTS: callgrind's instruction total for a run
-# that starts the server, answers /init and REQUESTS /run, and stops.
+# total BINARY CONCURRENT REQUESTS [new]: callgrind's instruction total for
+# a run that starts the server, answers /init and REQUESTS /run (with `new`,
+# each on a new connection), and stops.
 total() {
-  local binary=$1 concurrent=$2 requests=$3 port out="$work/callgrind.out"
+  local binary=$1 concurrent=$2 requests=$3 connections=${4:-} port out="$work/callgrind.out"
   # A port nothing listens on (the client must not reach another server).
   while :; do
     port=$((20000 + RANDOM % 20000))
@@ -48,7 +51,7 @@ total() {
     valgrind --tool=callgrind --callgrind-out-file="$out" "$binary" \
     >/dev/null 2>"$work/valgrind.log" &
   local server=$!
-  if ! "$driver" client "$port" "$requests"; then
+  if ! "$driver" client "$port" "$requests" $connections; then
     kill -KILL "$server" 2>/dev/null || true
     cat "$work/valgrind.log" >&2
     exit 1
@@ -67,16 +70,19 @@ total() {
 
 per_request() {
   local small large
-  small=$(total "$1" "$2" 200)
-  large=$(total "$1" "$2" 1200)
+  small=$(total "$1" "$2" 200 ${3:-})
+  large=$(total "$1" "$2" 1200 ${3:-})
   echo $(((large - small) / 1000))
 }
 
 echo "| mode | whisk (instructions per /run) | baseline | whisk/baseline |"
 echo "|---|---:|---:|---:|"
-for concurrent in true false; do
-  whisk=$(per_request "${WHISK_BIN:-$target/release/examples/reverse}" "$concurrent")
-  baseline=$(per_request "${BASELINE_BIN:-$target/release/baseline}" "$concurrent")
+for mode in "true" "false" "false new"; do
+  read -r concurrent connections <<<"$mode"
+  whisk=$(per_request "${WHISK_BIN:-$target/release/examples/reverse}" "$concurrent" $connections)
+  baseline=$(per_request "${BASELINE_BIN:-$target/release/baseline}" "$concurrent" $connections)
   ratio=$(awk "BEGIN { printf \"%.2f\", $whisk / $baseline }")
-  echo "| __OW_ALLOW_CONCURRENT=$concurrent | $whisk | $baseline | $ratio |"
+  label="keep-alive, __OW_ALLOW_CONCURRENT=$concurrent"
+  [[ -n "$connections" ]] && label="invoker: new connection per /run, __OW_ALLOW_CONCURRENT=false"
+  echo "| $label | $whisk | $baseline | $ratio |"
 done

@@ -71,7 +71,7 @@ fn usage() -> ! {
          [--max N] [--whisk-static PATH --baseline-static PATH] [--whisk-pool PATH]\n\
          \x20        [--binary-kind TEXT] [--static-kind TEXT] [--out FILE]\n\
          \x20      whisk-bench --whisk PATH --soak SECS [--soak-sequential true]\n\
-         \x20      whisk-bench client PORT N\n\
+         \x20      whisk-bench client PORT N [new]\n\
          \x20      whisk-bench cold ROUNDS PATH PATH..."
     );
     std::process::exit(2)
@@ -794,11 +794,12 @@ fn soak(binary: &Path, secs: f64, sequential: bool) -> io::Result<()> {
     Ok(())
 }
 
-/// `whisk-bench client PORT N`: waits until the server on PORT answers
-/// `/init` with 200 (for at most a minute), then sends N `/run` requests on
-/// one keep-alive connection and checks every answer. For servers run
-/// under a profiler (`bench/instructions.sh`).
-fn client(port: u16, n: usize) -> io::Result<()> {
+/// `whisk-bench client PORT N [new]`: waits until the server on PORT
+/// answers `/init` with 200 (for at most a minute), then sends N `/run`
+/// requests on one keep-alive connection (with `new`: each on a new
+/// connection, closed after its answer, as the invoker does) and checks
+/// every answer. For servers run under a profiler (`bench/instructions.sh`).
+fn client(port: u16, n: usize, new_connections: bool) -> io::Result<()> {
     let init = request_bytes("/init", port, br#"{"value":{"code":null}}"#);
     let mut buf = Vec::new();
     let began = Instant::now();
@@ -816,6 +817,13 @@ fn client(port: u16, n: usize) -> io::Result<()> {
     }
     let mut request = RunRequest::new(port, 0);
     let expected = expected_run_answer();
+    if new_connections {
+        // As the invoker: a new connection per activation, closed after it.
+        for _ in 0..n {
+            check(&one_shot(port, request.next(), &mut buf)?, &expected)?;
+        }
+        return Ok(());
+    }
     let mut stream = connect(port)?;
     for _ in 0..n {
         stream.write_all(request.next())?;
@@ -833,7 +841,12 @@ fn main() {
         ) else {
             usage()
         };
-        if let Err(e) = client(port, n.min(1_000_000)) {
+        let new_connections = match argv.get(4).map(String::as_str) {
+            None => false,
+            Some("new") => true,
+            Some(_) => usage(),
+        };
+        if let Err(e) = client(port, n.min(1_000_000), new_connections) {
             eprintln!("whisk-bench: client failed: {e}");
             std::process::exit(1);
         }
