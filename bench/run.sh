@@ -2,7 +2,7 @@
 # Issue 4 benchmark: whisk's reverse example against a hand-written hyper
 # baseline (bench/baseline), on loopback. Run by hand, never by `cargo test`:
 #
-#   bench/run.sh [--rounds N=7] [--secs S=2] [--cold N=10] [--max N] [--out FILE]
+#   bench/run.sh [--rounds N=7] [--secs S=2] [--cold N=40] [--max N] [--out FILE]
 #
 # Builds, with the release profile and in target/bench (so the shared debug
 # target dir is left alone):

@@ -88,7 +88,7 @@ fn default_args() -> Args {
         static_kind: "static".into(),
         rounds: 7,
         secs: 2.0,
-        cold: 10,
+        cold: 40,
         max: 200_000,
         out: None,
         soak: None,
@@ -570,35 +570,46 @@ fn invoker_like(binary: &Path, args: &Args, sample: &mut Sample) -> io::Result<(
 }
 
 /// exec -> listening -> /init 200 -> first /run 200, `args.cold` times.
-fn cold_start(binary: &Path, args: &Args, sample: &mut Sample) -> io::Result<()> {
-    let run = run_body();
-    let expected = expected_run_answer();
-    let mut totals = Vec::new();
-    let mut listens = Vec::new();
-    for _ in 0..args.cold {
-        let port = free_port()?;
-        let request = request_bytes("/run", port, &run);
-        let mut buf = Vec::new();
-        let started = Instant::now();
-        let mut child = spawn(binary, port, false)?;
-        let ready = wait_ready(&mut child, port, started);
-        let answer = ready
-            .as_ref()
-            .ok()
-            .map(|_| one_shot(port, &request, &mut buf));
-        let total = started.elapsed();
-        let _ = child.kill();
-        let _ = child.wait();
-        let (listening, _) = ready?;
-        if let Some(answer) = answer {
-            check(&answer?, &expected)?;
+/// `n` cold starts of each binary, interleaved one by one (A B A B ...) so
+/// that a change in the machine's load hits them alike; each binary's
+/// medians go into its sample.
+fn cold_starts(binaries: &[&Path], n: usize, samples: &mut [Sample]) -> io::Result<()> {
+    let mut totals = vec![Vec::new(); binaries.len()];
+    let mut listens = vec![Vec::new(); binaries.len()];
+    for _ in 0..n {
+        for (i, binary) in binaries.iter().enumerate() {
+            let (total, listening) = cold_start(binary)?;
+            totals[i].push(total.as_secs_f64() * 1e6);
+            listens[i].push(listening.as_secs_f64() * 1e6);
         }
-        totals.push(total.as_secs_f64() * 1e6);
-        listens.push(listening.as_secs_f64() * 1e6);
     }
-    sample.set("cold_us", median(&mut totals));
-    sample.set("listen_us", median(&mut listens));
+    for ((sample, totals), listens) in samples.iter_mut().zip(&mut totals).zip(&mut listens) {
+        sample.set("cold_us", median(totals));
+        sample.set("listen_us", median(listens));
+    }
     Ok(())
+}
+
+/// One cold start: (exec -> first `/run` 200, exec -> accepting).
+fn cold_start(binary: &Path) -> io::Result<(Duration, Duration)> {
+    let port = free_port()?;
+    let request = request_bytes("/run", port, &run_body());
+    let mut buf = Vec::new();
+    let started = Instant::now();
+    let mut child = spawn(binary, port, false)?;
+    let ready = wait_ready(&mut child, port, started);
+    let answer = ready
+        .as_ref()
+        .ok()
+        .map(|_| one_shot(port, &request, &mut buf));
+    let total = started.elapsed();
+    let _ = child.kill();
+    let _ = child.wait();
+    let (listening, _) = ready?;
+    if let Some(answer) = answer {
+        check(&answer?, &expected_run_answer())?;
+    }
+    Ok((total, listening))
 }
 
 /// `whisk-bench cold ROUNDS PATH...`: only the cold start, for A/B runs of
@@ -606,19 +617,10 @@ fn cold_start(binary: &Path, args: &Args, sample: &mut Sample) -> io::Result<()>
 /// once, in turn (A B C A B C ...); prints each one's median and its ratio
 /// to the first.
 fn cold_only(rounds: usize, binaries: &[String]) -> io::Result<()> {
-    let args = Args {
-        cold: 1,
-        ..default_args()
-    };
-    let mut times: Vec<Vec<f64>> = vec![Vec::new(); binaries.len()];
-    for _ in 0..rounds {
-        for (binary, times) in binaries.iter().zip(&mut times) {
-            let mut sample = Sample::default();
-            cold_start(Path::new(binary), &args, &mut sample)?;
-            times.push(sample.0["cold_us"]);
-        }
-    }
-    let medians: Vec<f64> = times.iter_mut().map(|t| median(t)).collect();
+    let paths: Vec<&Path> = binaries.iter().map(Path::new).collect();
+    let mut samples: Vec<Sample> = binaries.iter().map(|_| Sample::default()).collect();
+    cold_starts(&paths, rounds, &mut samples)?;
+    let medians: Vec<f64> = samples.iter().map(|s| s.0["cold_us"]).collect();
     println!("| binary | cold start, median of {rounds} (µs) | ratio to the first |");
     println!("|---|---:|---:|");
     for (binary, m) in binaries.iter().zip(&medians) {
@@ -881,17 +883,24 @@ fn main() {
     let mut samples: BTreeMap<Which, Vec<Sample>> = BTreeMap::new();
     let began = Instant::now();
     for round in 0..args.rounds {
-        for &(which, binary) in &binaries {
+        let mut round_samples = [Sample::default(), Sample::default()];
+        for (&(which, binary), sample) in binaries.iter().zip(&mut round_samples) {
             eprintln!("round {}/{}: {}", round + 1, args.rounds, which.name());
-            let mut sample = Sample::default();
-            let measured = keep_alive(binary, &args, &mut sample)
-                .and_then(|()| invoker_like(binary, &args, &mut sample))
-                .and_then(|()| cold_start(binary, &args, &mut sample));
+            let measured = keep_alive(binary, &args, sample)
+                .and_then(|()| invoker_like(binary, &args, sample));
             if let Err(e) = measured {
                 eprintln!("whisk-bench: {} failed: {e}", which.name());
                 std::process::exit(1);
             }
-            samples.entry(which).or_default().push(sample);
+        }
+        // The round's cold starts, whisk and baseline in turn.
+        let paths = binaries.map(|(_, binary)| binary.as_path());
+        if let Err(e) = cold_starts(&paths, args.cold, &mut round_samples) {
+            eprintln!("whisk-bench: cold start failed: {e}");
+            std::process::exit(1);
+        }
+        for ((which, _), sample) in binaries.iter().zip(round_samples) {
+            samples.entry(*which).or_default().push(sample);
         }
         if let Some(pool) = &args.whisk_pool {
             let which = Which::WhiskPool;
