@@ -534,3 +534,28 @@ fn exported_metadata_is_exact_and_costs_no_memory_per_activation() {
         "RSS grew from {before} KiB to {after} KiB over 4,000 activations"
     );
 }
+
+/// Out of file descriptors at start-up (`ulimit -n 11`: enough to listen
+/// and start the log pump, not the async runtime): the process exits 1 and
+/// says why, on stderr; the message is not lost in the log pipe.
+#[test]
+fn a_runtime_that_cannot_start_says_why() {
+    let output = std::process::Command::new("sh")
+        .arg("-c")
+        // Descriptors inherited from the test harness, if any, closed first.
+        .arg("exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-; ulimit -n 11 && exec \"$0\"")
+        .arg(example("kit"))
+        .env("WHISK_MODE", "http")
+        .env("WHISK_HOST", "127.0.0.1")
+        .env("WHISK_PORT", "0")
+        .env("__OW_ALLOW_CONCURRENT", "true")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "whisk: cannot start the async runtime: Too many open files (os error 24)\n"
+    );
+    assert!(output.stdout.is_empty());
+}

@@ -88,6 +88,8 @@ pub fn run_with<A: Action>(config: Config, action: A) -> ExitCode {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("whisk: cannot start the async runtime: {e}");
+            // The message went into the log pipe: forward it before exiting.
+            logs::drain();
             return ExitCode::FAILURE;
         }
     };
