@@ -285,3 +285,86 @@ fn value_may_come_after_the_metadata() {
     );
     assert_eq!((r.status, r.json()), (200, json!({"x": 1})));
 }
+
+/// The `__OW_*` export against a model, over many activations: keys in
+/// random order and random subsets (the fast path matches keys by position
+/// only while they come in the same order), values of random length, some
+/// numbers, some with a NUL (no variable), and action code that changes
+/// variables in between. Each activation must see exactly its own metadata.
+#[test]
+fn ow_variables_match_each_activation_in_any_order() {
+    const KEYS: [&str; 7] = [
+        "api_key",
+        "namespace",
+        "action_name",
+        "action_version",
+        "activation_id",
+        "transaction_id",
+        "deadline",
+    ];
+    // A fixed-seed generator (xorshift), so a failure repeats.
+    let mut seed = 0x9E37_79B9_7F4A_7C15_u64;
+    let mut next = |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let server = Server::start("kit", &[("KIT_ACTION", "owenv")]);
+    assert_eq!(server.init(None).status, 200);
+    let mut order: Vec<&str> = KEYS.to_vec();
+    for i in 0..400 {
+        // Mostly the invoker's way (same keys, same order), sometimes not.
+        if next(4) == 0 {
+            for k in (1..order.len()).rev() {
+                order.swap(k, next(k as u64 + 1) as usize);
+            }
+        }
+        // Written by hand: a `serde_json::Map` would sort the keys.
+        let mut fields = Vec::new();
+        let mut expected = serde_json::Map::new();
+        let mut set = serde_json::Map::new();
+        for key in &order {
+            if next(8) == 0 {
+                continue; // This activation lacks the key.
+            }
+            // Often the same as last time (as most keys are, from the
+            // invoker), sometimes new, of any length.
+            let text = match next(4) {
+                0 => String::new(),
+                1 => "same".to_owned(),
+                2 => "the same, but longer than the first buffer was".to_owned(),
+                _ => (0..next(40))
+                    .map(|j| char::from(b'a' + ((i + j) % 26) as u8))
+                    .collect(),
+            };
+            let (value, seen) = match next(10) {
+                0 => (json!(i), json!(i.to_string())),
+                1 => (json!(format!("{text}\u{0}x")), Value::Null),
+                _ => (json!(text), json!(text)),
+            };
+            // Action code sometimes overwrites or removes a variable that
+            // this activation exported.
+            if seen.is_string() && next(6) == 0 {
+                let name = format!("__OW_{}", key.to_uppercase());
+                let replacement = if next(2) == 0 {
+                    json!("changed by the action")
+                } else {
+                    Value::Null
+                };
+                set.insert(name, replacement);
+            }
+            fields.push(format!("{}:{value}", json!(key)));
+            expected.insert((*key).into(), seen);
+        }
+        fields.push(format!("\"value\":{}", json!({ "set": set })));
+        let body = format!("{{{}}}", fields.join(","));
+        let r = server.post("/run", body);
+        assert_eq!(r.status, 200, "activation {i}");
+        let seen = r.json();
+        for key in KEYS {
+            let want = expected.get(key).cloned().unwrap_or(Value::Null);
+            assert_eq!(seen[key], want, "activation {i}, {key}");
+        }
+    }
+}
