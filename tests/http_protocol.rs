@@ -467,6 +467,36 @@ fn keep_alive_connections_are_served() {
     }
 }
 
+/// An idle keep-alive connection does not hold up a stop: it is closed at
+/// once, not after the 10 s drain limit or the 30 s read timeout.
+#[test]
+fn sigterm_closes_idle_keep_alive_connections_at_once() {
+    use std::io::{Read, Write};
+    let server = Server::start("reverse", &[]);
+    let mut idle = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    let body = r#"{"value":{"payload":"abc"}}"#;
+    write!(
+        idle,
+        "POST /run HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = [0u8; 512];
+    let n = idle.read(&mut answer).unwrap();
+    assert!(answer[..n].starts_with(b"HTTP/1.1 200 OK"));
+    let started = std::time::Instant::now();
+    let logs = server.stop();
+    assert!(logs.status.success(), "{:?}", logs.status);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "stopped after {:?}",
+        started.elapsed()
+    );
+    // The server closed it: end of stream, nothing more.
+    idle.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    assert_eq!(idle.read(&mut answer).unwrap(), 0);
+}
+
 #[test]
 fn while_draining_new_connections_are_refused() {
     let server = Server::start("deadline", &[]);

@@ -141,20 +141,13 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_util::paused_runtime;
 
     const PERIOD: Duration = Duration::from_millis(40);
 
-    fn runtime() -> tokio::runtime::Runtime {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .start_paused(true)
-            .build()
-            .unwrap()
-    }
-
     #[test]
     fn a_connection_without_requests_is_closed_after_one_period() {
-        runtime().block_on(async {
+        paused_runtime().block_on(async {
             let progress = Progress::default();
             let started = tokio::time::Instant::now();
             Guarded::new(std::future::pending::<()>(), &progress, PERIOD).await;
@@ -164,7 +157,7 @@ mod tests {
 
     #[test]
     fn a_long_request_keeps_its_connection() {
-        runtime().block_on(async {
+        paused_runtime().block_on(async {
             let progress = Progress::default();
             let connection = async {
                 let _handling = progress.handling();
@@ -179,7 +172,7 @@ mod tests {
 
     #[test]
     fn requests_keep_it_open_and_a_stall_after_them_closes_it() {
-        runtime().block_on(async {
+        paused_runtime().block_on(async {
             let progress = Progress::default();
             let connection = async {
                 // A quick request every half period, four times...

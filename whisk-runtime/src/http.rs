@@ -14,7 +14,6 @@ use axum::response::Response;
 use http_body_util::BodyExt;
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
-use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use std::os::fd::AsRawFd;
 use std::time::Duration;
@@ -24,6 +23,7 @@ use crate::action::Action;
 use crate::activation::{BUSY, CatchUnwind, Core, Kind, Outcome};
 use crate::busy::Responder;
 use crate::config::Config;
+use crate::drain::Drain;
 use crate::guard::{Guarded, Progress};
 use crate::logs::{self, Tail};
 
@@ -99,7 +99,7 @@ pub(crate) async fn serve<A: Action>(
     });
     let mut http = http1::Builder::new();
     http.keep_alive(true);
-    let connections = GracefulShutdown::new();
+    let connections = Drain::default();
     // The signals are awaited in a task of their own: polling a signal
     // stream costs some 600 instructions, and the accept loop below polls
     // its stop condition once per connection (with the invoker, once per
@@ -140,7 +140,7 @@ pub(crate) async fn serve<A: Action>(
     // SAFETY: shutdown on a valid socket descriptor.
     unsafe { libc::shutdown(listener.as_raw_fd(), libc::SHUT_RDWR) };
     drop(listener);
-    let _ = tokio::time::timeout(DRAIN_TIMEOUT, connections.shutdown()).await;
+    connections.stop(DRAIN_TIMEOUT).await;
     Ok(())
 }
 

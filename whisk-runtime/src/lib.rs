@@ -34,6 +34,7 @@ mod activation;
 mod busy;
 mod config;
 mod context;
+mod drain;
 mod error;
 mod exec;
 mod export;
@@ -45,6 +46,20 @@ mod run;
 mod shutdown;
 mod state;
 mod trace;
+
+/// Helpers shared by the unit tests.
+#[cfg(test)]
+mod test_util {
+    /// A current-thread runtime whose clock only moves when every task
+    /// waits (tokio's `test-util`): timing tests run instantly and exactly.
+    pub(crate) fn paused_runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .unwrap()
+    }
+}
 pub mod web;
 
 #[cfg(feature = "tracing")]
