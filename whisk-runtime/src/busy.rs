@@ -92,6 +92,10 @@ impl Shared {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    fn helper(&self) -> std::sync::MutexGuard<'_, Helper> {
+        self.helper.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Starts (`Some(period)`) or stops (`None`) the periodic timer.
     fn set_timer(&self, period: Option<Duration>) {
         let spec = period.map_or(timespec(Duration::ZERO), timespec);
@@ -217,7 +221,7 @@ impl Responder {
 
 impl Watch for Shared {
     fn next_wait(&self) -> (RawFd, i32) {
-        let helper = self.helper.lock().unwrap_or_else(|e| e.into_inner());
+        let helper = self.helper();
         if helper.refusing {
             (self.listener.as_raw_fd(), REFUSING_POLL_MS)
         } else {
@@ -226,7 +230,7 @@ impl Watch for Shared {
     }
 
     fn woken(&self, readable: bool) {
-        let mut helper = self.helper.lock().unwrap_or_else(|e| e.into_inner());
+        let mut helper = self.helper();
         if helper.refusing {
             self.refuse_one(&mut helper, readable);
         } else if readable {

@@ -119,7 +119,7 @@ impl Pump {
 
     /// Forwards what the action wrote, finishes its lines, writes the tails.
     fn finish(&self, out: &[u8], err: &[u8], finish_lines: bool) {
-        let mut streams = self.streams.lock().unwrap_or_else(|e| e.into_inner());
+        let mut streams = lock(&self.streams);
         // One `poll` tells which pipes hold output (usually neither), rather
         // than a `read` on each that finds nothing.
         let mut fds = [poll_fd(&streams[0]), poll_fd(&streams[1])];
@@ -223,9 +223,6 @@ impl Stream {
 /// action never fills the pipes between two activations, and serves the
 /// watch.
 fn helper_loop(streams: Option<&Mutex<[Stream; 2]>>, watch: Option<&dyn Watch>) {
-    fn lock(streams: &Mutex<[Stream; 2]>) -> std::sync::MutexGuard<'_, [Stream; 2]> {
-        streams.lock().unwrap_or_else(|e| e.into_inner())
-    }
     // The write ends now live on fds 1 and 2; drop our extra copies so that
     // the pipes report EOF if those are ever closed.
     if let Some(streams) = streams {
@@ -233,11 +230,6 @@ fn helper_loop(streams: Option<&Mutex<[Stream; 2]>>, watch: Option<&dyn Watch>) 
             stream.write = None;
         }
     }
-    let closed = libc::pollfd {
-        fd: -1,
-        events: 0,
-        revents: 0,
-    };
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         let [out, err] = match streams {
@@ -245,21 +237,13 @@ fn helper_loop(streams: Option<&Mutex<[Stream; 2]>>, watch: Option<&dyn Watch>) 
                 let streams = lock(streams);
                 [poll_fd(&streams[0]), poll_fd(&streams[1])]
             }
-            None => [closed, closed],
+            None => [pollin(-1), pollin(-1)],
         };
         let (watched, timeout) = watch.map_or((-1, -1), Watch::next_wait);
         if out.fd < 0 && err.fd < 0 && watched < 0 {
             return; // Both streams were closed for good, nothing to watch.
         }
-        let mut fds = [
-            out,
-            err,
-            libc::pollfd {
-                fd: watched,
-                events: libc::POLLIN,
-                revents: 0,
-            },
-        ];
+        let mut fds = [out, err, pollin(watched)];
         // SAFETY: `fds` is a valid array of three pollfd structs (poll
         // skips negative descriptors).
         let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };
@@ -282,13 +266,24 @@ fn helper_loop(streams: Option<&Mutex<[Stream; 2]>>, watch: Option<&dyn Watch>) 
     }
 }
 
+/// The two streams, whoever else panicked holding them.
+fn lock(streams: &Mutex<[Stream; 2]>) -> std::sync::MutexGuard<'_, [Stream; 2]> {
+    streams.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Waits for input on a stream's pipe while it is open.
 fn poll_fd(stream: &Stream) -> libc::pollfd {
+    pollin(if stream.open {
+        stream.read.as_raw_fd()
+    } else {
+        -1
+    })
+}
+
+/// Waits for input on `fd` (`poll` skips a negative one).
+fn pollin(fd: RawFd) -> libc::pollfd {
     libc::pollfd {
-        fd: if stream.open {
-            stream.read.as_raw_fd()
-        } else {
-            -1
-        },
+        fd,
         events: libc::POLLIN,
         revents: 0,
     }
