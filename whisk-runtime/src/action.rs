@@ -9,9 +9,8 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use serde_json::value::RawValue;
 
-use crate::activation::{Outcome, decode, encode};
+use crate::activation::{Outcome, encode};
 use crate::context::Context;
 use crate::error::IntoErrorValue;
 
@@ -21,8 +20,12 @@ use crate::error::IntoErrorValue;
 /// expands to) and passed to [`run`](crate::run). The trait is sealed: its
 /// method is the runtime's business.
 pub trait Action: sealed::Sealed + Send + Sync + 'static {
+    /// What the `/run` `value` is decoded into before [`Action::invoke`].
     #[doc(hidden)]
-    fn invoke(&self, value: &RawValue, ctx: Context) -> Invocation;
+    type Params: DeserializeOwned;
+
+    #[doc(hidden)]
+    fn invoke(&self, params: Self::Params, ctx: Context) -> Invocation;
 
     /// Work to do once before the first activation (building shared state);
     /// `None` when the action is ready.
@@ -134,11 +137,9 @@ where
     O: Serialize,
     E: IntoErrorValue,
 {
-    fn invoke(&self, value: &RawValue, ctx: Context) -> Invocation {
-        let params = match decode::<P>(value) {
-            Ok(params) => params,
-            Err(outcome) => return Invocation::ready(outcome),
-        };
+    type Params = P;
+
+    fn invoke(&self, params: P, ctx: Context) -> Invocation {
         let f = Arc::clone(&self.f);
         Invocation(Work::Sync {
             call: Box::new(move || encode(f(params, ctx))),
@@ -190,11 +191,9 @@ where
     O: Serialize,
     E: IntoErrorValue,
 {
-    fn invoke(&self, value: &RawValue, ctx: Context) -> Invocation {
-        let params = match decode::<P>(value) {
-            Ok(params) => params,
-            Err(outcome) => return Invocation::ready(outcome),
-        };
+    type Params = P;
+
+    fn invoke(&self, params: P, ctx: Context) -> Invocation {
         let future = (self.f)(params, ctx);
         Invocation(Work::Future(Box::pin(async move { encode(future.await) })))
     }

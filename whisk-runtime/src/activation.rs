@@ -4,13 +4,15 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context as TaskContext, Poll};
 
-use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -146,19 +148,22 @@ pub(crate) fn encode<O: Serialize, E: IntoErrorValue>(result: Result<O, E>) -> O
     }
 }
 
+/// The `/run` request: `value` as `V`, every other key as metadata.
+///
+/// `V` is `&RawValue` on the general path (the text, decoded into the
+/// action's parameters once the request has been checked), or [`Direct`]
+/// on the usual one (decoded in the same pass).
 #[derive(Debug)]
-/// The `/run` request: `value` kept as raw text (decoded straight into the
-/// action's parameter type later), every other key as metadata.
-pub(crate) struct Envelope<'a> {
-    pub(crate) value: Option<&'a RawValue>,
+pub(crate) struct Envelope<V> {
+    pub(crate) value: Option<V>,
     pub(crate) metadata: Metadata,
 }
 
-impl<'de: 'a, 'a> Deserialize<'de> for Envelope<'a> {
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for Envelope<V> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct EnvelopeVisitor<'a>(std::marker::PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> Visitor<'de> for EnvelopeVisitor<'a> {
-            type Value = Envelope<'a>;
+        struct EnvelopeVisitor<V>(PhantomData<V>);
+        impl<'de, V: Deserialize<'de>> Visitor<'de> for EnvelopeVisitor<V> {
+            type Value = Envelope<V>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a JSON object such as {\"value\":{...}}")
             }
@@ -167,7 +172,8 @@ impl<'de: 'a, 'a> Deserialize<'de> for Envelope<'a> {
                 let mut metadata = Metadata::with_capacity(256);
                 while let Some(Key(key)) = map.next_key()? {
                     if key == "value" {
-                        value = Some(map.next_value::<&'de RawValue>()?);
+                        // A repeated `value`: the last one counts.
+                        value = Some(map.next_value::<V>()?);
                     } else {
                         map.next_value_seed(metadata.entry(&key))?;
                     }
@@ -175,7 +181,41 @@ impl<'de: 'a, 'a> Deserialize<'de> for Envelope<'a> {
                 Ok(Envelope { value, metadata })
             }
         }
-        deserializer.deserialize_map(EnvelopeVisitor(std::marker::PhantomData))
+        deserializer.deserialize_map(EnvelopeVisitor(PhantomData))
+    }
+}
+
+/// A `value` decoded straight into the action's parameters `P`, in the pass
+/// that reads the envelope: only an object or an array, as
+/// [`checked_value`] requires. Anything else (a scalar, `null`) is an error
+/// here, and the general path then gives the protocol's answer.
+///
+/// `P` reads the object (array) through serde's `MapAccessDeserializer`
+/// (`SeqAccessDeserializer`), which hands every field's value to
+/// serde_json as it is: what `P` gets is what it gets from the `value` text
+/// on its own. Where the two could differ (`Option<P>`, `RawValue`), `P`
+/// fails here and the general path decodes it as before.
+#[derive(Debug)]
+pub(crate) struct Direct<P>(P);
+
+impl<'de, P: Deserialize<'de>> Deserialize<'de> for Direct<P> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Container<P>(PhantomData<P>);
+        impl<'de, P: Deserialize<'de>> Visitor<'de> for Container<P> {
+            type Value = P;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object or an array")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, map: M) -> Result<P, M::Error> {
+                P::deserialize(MapAccessDeserializer::new(map))
+            }
+            fn visit_seq<S: SeqAccess<'de>>(self, seq: S) -> Result<P, S::Error> {
+                P::deserialize(SeqAccessDeserializer::new(seq))
+            }
+        }
+        deserializer
+            .deserialize_any(Container(PhantomData))
+            .map(Direct)
     }
 }
 
@@ -210,7 +250,7 @@ fn is_blank(input: &[u8]) -> bool {
 }
 
 /// Parses a `/run` body (a blank body counts as `{}`).
-pub(crate) fn parse_envelope(body: &[u8]) -> Result<Envelope<'_>, Outcome> {
+pub(crate) fn parse_envelope(body: &[u8]) -> Result<Envelope<&RawValue>, Outcome> {
     if is_blank(body) {
         return Ok(Envelope {
             value: None,
@@ -230,6 +270,18 @@ pub(crate) fn parse_envelope(body: &[u8]) -> Result<Envelope<'_>, Outcome> {
             format!("The request body is not a valid activation: {e}."),
         )
     })
+}
+
+/// Parses a usual `/run` body in one pass, `value` straight into `P` (see
+/// [`Direct`]): `None` for anything else (a blank or non-UTF-8 body, no
+/// `value` or a `null` one, any error, a panic in `P`'s `Deserialize`),
+/// which the general path then answers.
+fn parse_direct<P: DeserializeOwned>(body: &[u8]) -> Option<(P, Metadata)> {
+    let text = std::str::from_utf8(body).ok()?;
+    // A panic here repeats on the general path, which reports it.
+    let parsed = catch_unwind(|| serde_json::from_str::<Envelope<Direct<P>>>(text));
+    let Envelope { value, metadata } = parsed.ok()?.ok()?;
+    value.map(|Direct(params)| (params, metadata))
 }
 
 /// The `value` to give the action: `null` or absent is `{}`, an object or
@@ -398,6 +450,29 @@ impl<A: Action> Core<A> {
 
     /// Runs one activation from a `/run` body (HTTP and ActionLoop).
     pub(crate) async fn run_envelope(&self, body: &[u8]) -> Outcome {
+        // The usual request, to an action that is ready: `value` decoded
+        // into the parameters in the pass that reads the envelope, rather
+        // than kept as text and read again. Anything unusual, from a bad
+        // body to parameters that do not fit, takes the general path, which
+        // gives the exact answer (a request that fails here would fail
+        // there too, or succeed the same way).
+        let direct = match self.action.prepare() {
+            None => parse_direct::<A::Params>(body),
+            Some(_) => None,
+        };
+        let started = direct.map(|(params, metadata)| {
+            self.export(&metadata);
+            self.start(|| Ok(params), Context::from_compact(metadata))
+        });
+        match started {
+            Some(started) => self.complete(started).await,
+            None => self.run_checked(body).await,
+        }
+    }
+
+    /// The general path of [`Core::run_envelope`]: every check in the
+    /// protocol's order, then `value` decoded from its text.
+    async fn run_checked(&self, body: &[u8]) -> Outcome {
         let envelope = match parse_envelope(body) {
             Ok(envelope) => envelope,
             Err(outcome) => return outcome,
@@ -409,14 +484,19 @@ impl<A: Action> Core<A> {
         if let Err(outcome) = self.prepare().await {
             return outcome;
         }
+        self.export(&envelope.metadata);
+        self.call(|| decode(value), Context::from_compact(envelope.metadata))
+            .await
+    }
+
+    /// Without concurrency, sets the `__OW_*` variables for the activation.
+    fn export(&self, metadata: &Metadata) {
         if !self.concurrent {
             self.exports
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .update(&envelope.metadata);
+                .update(metadata);
         }
-        self.call(value, Context::from_compact(envelope.metadata))
-            .await
     }
 
     /// Runs one activation from a bare `value` and a context (exec mode).
@@ -442,19 +522,44 @@ impl<A: Action> Core<A> {
         if let Err(outcome) = self.prepare().await {
             return outcome;
         }
-        self.call(value, ctx).await
+        self.call(|| decode(value), ctx).await
     }
 
-    /// Calls the action; a panic, in decoding, in a sync function or while
-    /// a future is polled, becomes a developer error.
-    async fn call(&self, value: &RawValue, ctx: Context) -> Outcome {
+    /// Calls the action with the parameters `params` gives, then
+    /// completes the activation; see [`Core::start`] and
+    /// [`Core::complete`].
+    async fn call(
+        &self,
+        params: impl FnOnce() -> Result<A::Params, Outcome>,
+        ctx: Context,
+    ) -> Outcome {
+        let started = self.start(params, ctx);
+        self.complete(started).await
+    }
+
+    /// Decodes the parameters (`params`) and calls the action, inside the
+    /// activation's span. Not async: the parameters never cross an
+    /// `.await`, so they need not be `Send`.
+    fn start(&self, params: impl FnOnce() -> Result<A::Params, Outcome>, ctx: Context) -> Started {
         let span = trace::activation(ctx.activation_id());
-        let invoke = || catch_unwind(AssertUnwindSafe(|| self.action.invoke(value, ctx)));
-        let invocation = match span.in_scope(invoke) {
-            Ok(invocation) => invocation,
-            Err(panic) => return panicked(panic),
+        let invoke = || {
+            catch_unwind(AssertUnwindSafe(|| match params() {
+                Ok(params) => self.action.invoke(params, ctx),
+                Err(outcome) => Invocation::ready(outcome),
+            }))
         };
-        match invocation.0 {
+        let work = match span.in_scope(invoke) {
+            Ok(invocation) => invocation.0,
+            Err(panic) => Work::Ready(panicked(panic)),
+        };
+        Started { span, work }
+    }
+
+    /// Runs what [`Core::start`] left to do; a panic, in decoding, in a
+    /// sync function or while a future is polled, becomes a developer
+    /// error.
+    async fn complete(&self, Started { span, work }: Started) -> Outcome {
+        match work {
             Work::Ready(outcome) => outcome,
             Work::Future(future) => match trace::instrument(span, CatchUnwind(future)).await {
                 Ok(outcome) => outcome,
@@ -492,6 +597,13 @@ impl<A: Action> Core<A> {
             }
         }
     }
+}
+
+/// An activation whose action has been called: what is left to do, and the
+/// span to do it in.
+struct Started {
+    span: trace::Span,
+    work: Work,
 }
 
 /// The developer error for a panic, with its message when it has one.
@@ -692,5 +804,180 @@ mod tests {
                 .kind,
             Kind::BadRequest
         );
+    }
+
+    /// The one-pass decode (`run_envelope`'s usual path) against the
+    /// general path alone (`run_checked`): for many bodies and parameter
+    /// types, the same answer every time, and the one-pass path taken where
+    /// it should be (so that this cannot pass with it never used).
+    #[test]
+    fn one_pass_decode_answers_as_the_general_path() {
+        use serde::{Deserialize, Serialize};
+        use std::collections::BTreeMap;
+
+        #[derive(Serialize, Deserialize)]
+        struct Payload {
+            payload: String,
+            #[serde(default)]
+            count: Option<i64>,
+        }
+        #[derive(Serialize, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Strict {
+            payload: String,
+        }
+        #[derive(Serialize, Deserialize)]
+        struct Flat {
+            count: i64,
+            #[serde(flatten)]
+            rest: BTreeMap<String, Value>,
+        }
+        #[derive(Serialize, Deserialize)]
+        enum External {
+            A(i64),
+            B { payload: String },
+        }
+        #[derive(Serialize, Deserialize)]
+        #[serde(tag = "type")]
+        enum Internal {
+            A { count: i64 },
+            B,
+        }
+        #[derive(Serialize, Deserialize)]
+        #[serde(untagged)]
+        enum Untagged {
+            Payload(Payload),
+            List(Vec<i64>),
+        }
+        #[derive(Serialize, Deserialize)]
+        struct Unit;
+        #[derive(Serialize, Deserialize)]
+        struct Pair(i64, String);
+
+        // A fixed-seed generator (xorshift), so a failure repeats.
+        let mut seed = 0x2545_F491_4F6C_DD1D_u64;
+        let mut next = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        fn random_value(next: &mut impl FnMut(u64) -> u64, depth: u32) -> Value {
+            const KEYS: [&str; 7] = ["payload", "count", "type", "A", "B", "x", "é\"k"];
+            let scalar = |next: &mut dyn FnMut(u64) -> u64| match next(7) {
+                0 => Value::Null,
+                1 => json!(next(2) == 0),
+                2 => json!(next(1000) as i64 - 500),
+                3 => json!(next(1000) as f64 / 7.0),
+                4 => json!(u64::MAX - next(3)),
+                5 => json!("A"),
+                _ => json!(format!("s\u{e9}\n\"{}", next(100))),
+            };
+            match (depth, next(4)) {
+                (0, _) | (_, 0) => scalar(next),
+                (_, 1) => (0..next(4))
+                    .map(|_| random_value(next, depth - 1))
+                    .collect(),
+                _ => Value::Object(
+                    (0..next(4))
+                        .map(|_| {
+                            let key = KEYS[next(KEYS.len() as u64) as usize].to_owned();
+                            (key, random_value(next, depth - 1))
+                        })
+                        .collect(),
+                ),
+            }
+        }
+        // Bodies written by hand (a `Map` would sort the keys): the value
+        // random, or one that fits the types above; first, last, absent or
+        // twice; the metadata of the invoker, or of other types.
+        let mut bodies: Vec<Vec<u8>> = Vec::new();
+        for i in 0..600 {
+            let value = match next(6) {
+                0 => json!({"payload": format!("p{i}"), "count": i}),
+                1 => json!({"type": "A", "count": i}),
+                2 => json!({"B": {"payload": "q"}}),
+                3 => json!([i, "s"]),
+                _ => random_value(&mut next, 4),
+            };
+            let mut fields = vec![
+                r#""namespace":"guest""#.to_owned(),
+                format!(r#""activation_id":"{i:032x}""#),
+                r#""deadline":"4102444800000""#.to_owned(),
+            ];
+            if next(5) == 0 {
+                fields.push(format!(r#""extra":{}"#, random_value(&mut next, 2)));
+            }
+            match next(8) {
+                0 => {}
+                1 => {
+                    fields.insert(0, format!(r#""value":{}"#, random_value(&mut next, 2)));
+                    fields.push(format!(r#""value":{value}"#));
+                }
+                2 => fields.push(format!(r#""value":{value}"#)),
+                _ => fields.insert(0, format!(r#""value":{value}"#)),
+            }
+            bodies.push(format!("{{{}}}", fields.join(",")).into_bytes());
+        }
+        let deep = format!("{}{}", "[".repeat(127), "]".repeat(127));
+        for special in [
+            String::new(),
+            " \n".to_owned(),
+            "[1]".to_owned(),
+            r#"{"value":{"payload":"x"}} trailing"#.to_owned(),
+            r#"{"value":{"payload":"x"},}"#.to_owned(),
+            r#"{"val\u0075e":{"payload":"escaped key"}}"#.to_owned(),
+            format!(r#"{{"value":{deep}}}"#),
+        ] {
+            bodies.push(special.into_bytes());
+        }
+        bodies.push(b"{\"value\":{\"payload\":\"\xff\"}}".to_vec());
+
+        fn one_pass_count<P>(bodies: &[Vec<u8>]) -> usize
+        where
+            P: DeserializeOwned + Serialize + Send + 'static,
+        {
+            let action = crate::sync_fn(|p: P, _: Context| Ok::<_, String>(json!({"got": p})));
+            let core = Core::new(action, true);
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap();
+            let mut one_pass = 0;
+            for body in bodies {
+                let usual = runtime.block_on(core.run_envelope(body));
+                let general = runtime.block_on(core.run_checked(body));
+                assert_eq!(
+                    usual,
+                    general,
+                    "{}: {}",
+                    std::any::type_name::<P>(),
+                    String::from_utf8_lossy(body)
+                );
+                one_pass += usize::from(parse_direct::<P>(body).is_some());
+            }
+            one_pass
+        }
+        // How many bodies each type took in one pass: some for every type
+        // that an object or an array can be, none for the last three (an
+        // `Option` and a unit struct read a map differently through serde's
+        // adapters, and an `i64` is never a map).
+        let counts = [
+            one_pass_count::<Value>(&bodies),
+            one_pass_count::<Payload>(&bodies),
+            one_pass_count::<Strict>(&bodies),
+            one_pass_count::<Flat>(&bodies),
+            one_pass_count::<BTreeMap<String, Value>>(&bodies),
+            one_pass_count::<Vec<Value>>(&bodies),
+            one_pass_count::<Pair>(&bodies),
+            one_pass_count::<External>(&bodies),
+            one_pass_count::<Internal>(&bodies),
+            one_pass_count::<Untagged>(&bodies),
+            one_pass_count::<Option<Payload>>(&bodies),
+            one_pass_count::<Unit>(&bodies),
+            one_pass_count::<i64>(&bodies),
+        ];
+        let (some, none) = counts.split_at(10);
+        assert!(some.iter().all(|&n| n > 0), "{counts:?}");
+        assert_eq!(none, [0, 0, 0]);
     }
 }

@@ -8,7 +8,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use serde_json::Value;
-use serde_json::value::RawValue;
 use tokio::sync::OnceCell;
 
 use crate::action::{Action, Invocation, Preparation, sealed};
@@ -174,9 +173,11 @@ where
     A: Action,
     Marker: 'static,
 {
-    fn invoke(&self, value: &RawValue, ctx: Context) -> Invocation {
+    type Params = A::Params;
+
+    fn invoke(&self, params: A::Params, ctx: Context) -> Invocation {
         match self.action.get() {
-            Some(action) => action.invoke(value, ctx),
+            Some(action) => action.invoke(params, ctx),
             // The core prepares the action before any activation.
             None => Invocation::ready(Outcome::error(
                 Kind::DeveloperError,
