@@ -6,6 +6,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
 
+use axum::body::HttpBody as _;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::handler::Handler;
@@ -264,15 +265,13 @@ async fn read_body(request: Request, limit: usize, timeout: Duration) -> Result<
             &format!("The request body is larger than the limit of {limit} bytes."),
         )
     };
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
+    // A `Content-Length` body's exact size, which hyper has checked and
+    // parsed (a chunked body has no upper bound until it has been read).
+    let body = request.into_body();
+    if body.size_hint().upper().is_some_and(|n| n > limit as u64) {
         return Err(too_large());
     }
-    let mut collect = std::pin::pin!(collect(request.into_body(), limit));
+    let mut collect = std::pin::pin!(collect(body, limit));
     // Usually the whole body came in with the headers: then it is read in
     // one poll, and no timer is armed (and disarmed) for it.
     let collected = match poll_once(&mut collect).await {
