@@ -146,27 +146,33 @@ pub(crate) async fn serve<A: Action>(
 }
 
 /// Routes a request: `/init` and `/run` take POST only; any other path is 404.
-async fn dispatch<A: Action>(
+///
+/// Not an `async fn`: the request is routed here, and only its body goes
+/// into the future (hyper's request head would make that future, which is
+/// moved into a box per request, some hundreds of bytes larger).
+fn dispatch<A: Action>(
     State(connection): State<Arc<Connection<A>>>,
     request: Request,
-) -> Response {
-    let _handling = connection.progress.handling();
-    let run_route = match request.uri().path() {
-        "/init" => false,
-        "/run" => true,
-        _ => return not_found(&request),
+) -> impl Future<Output = Response> {
+    let route = match (request.uri().path(), request.method() == Method::POST) {
+        ("/init" | "/run", false) => Err(method_not_allowed()),
+        ("/init", true) => Ok(false),
+        ("/run", true) => Ok(true),
+        _ => Err(not_found(&request)),
     };
-    if request.method() != Method::POST {
-        method_not_allowed()
-    } else if run_route {
-        run(Arc::clone(&connection), request).await
-    } else {
-        init(&connection.server, request).await
+    let body = request.into_body();
+    async move {
+        let _handling = connection.progress.handling();
+        match route {
+            Ok(true) => run(Arc::clone(&connection), body).await,
+            Ok(false) => init(&connection.server, body).await,
+            Err(response) => response,
+        }
     }
 }
 
-async fn init<A: Action>(server: &Server<A>, request: Request) -> Response {
-    let body = match read_body(request, server.init_max_bytes, server.read_timeout).await {
+async fn init<A: Action>(server: &Server<A>, body: Body) -> Response {
+    let body = match read_body(body, server.init_max_bytes, server.read_timeout).await {
         Ok(body) => body,
         Err(response) => return response,
     };
@@ -178,9 +184,9 @@ async fn init<A: Action>(server: &Server<A>, request: Request) -> Response {
     respond(outcome)
 }
 
-async fn run<A: Action>(connection: Arc<Connection<A>>, request: Request) -> Response {
+async fn run<A: Action>(connection: Arc<Connection<A>>, body: Body) -> Response {
     let limit = connection.server.run_max_bytes;
-    let body = match read_body(request, limit, connection.server.read_timeout).await {
+    let body = match read_body(body, limit, connection.server.read_timeout).await {
         Ok(body) => body,
         Err(response) => {
             logs::end_activation(Tail::Sentinels);
@@ -258,7 +264,7 @@ fn method_not_allowed() -> Response {
 
 /// Reads the whole body, refusing one over `limit` without buffering past
 /// it, and one that takes longer than `timeout` to arrive.
-async fn read_body(request: Request, limit: usize, timeout: Duration) -> Result<Bytes, Response> {
+async fn read_body(body: Body, limit: usize, timeout: Duration) -> Result<Bytes, Response> {
     let too_large = || {
         json_error(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -267,7 +273,6 @@ async fn read_body(request: Request, limit: usize, timeout: Duration) -> Result<
     };
     // A `Content-Length` body's exact size, which hyper has checked and
     // parsed (a chunked body has no upper bound until it has been read).
-    let body = request.into_body();
     if body.size_hint().upper().is_some_and(|n| n > limit as u64) {
         return Err(too_large());
     }
@@ -276,7 +281,9 @@ async fn read_body(request: Request, limit: usize, timeout: Duration) -> Result<
     // one poll, and no timer is armed (and disarmed) for it.
     let collected = match poll_once(&mut collect).await {
         Poll::Ready(collected) => collected,
-        Poll::Pending => match tokio::time::timeout(timeout, collect).await {
+        // Boxed: the timer would make every request's future ~100 bytes
+        // larger.
+        Poll::Pending => match Box::pin(tokio::time::timeout(timeout, collect)).await {
             Ok(collected) => collected,
             Err(_) => {
                 return Err(json_error(
