@@ -1,12 +1,15 @@
-//! Stopping gracefully: the connections being served, so that a stop reaches
-//! the idle ones too, and a wait until the last one has finished.
+//! The connections being served: so that a stop reaches the idle ones too,
+//! and waits until the last one has finished; and so that one periodic
+//! sweep finds those that keep the server waiting (the slow-client guard,
+//! `guard.rs`).
 //!
 //! hyper-util's `GracefulShutdown` does this with a `watch` channel whose
 //! `changed()` future every connection polls on every wake-up: a lock and a
 //! waker update per poll, some 450 instructions per keep-alive `/run`
 //! (callgrind, BENCHMARKS.md). Here a connection is counted when it is
 //! accepted, hands over its waker once, on its first poll (again only if
-//! the task's waker changes), and each poll reads one flag.
+//! the task's waker changes), and each poll reads one flag (and, once the
+//! connection has been polled, the guard's verdict).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -16,6 +19,8 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use tokio::sync::Notify;
+
+use crate::guard::Progress;
 
 /// A connection that can be asked to finish its current request and close.
 pub(crate) trait Stoppable: Future {
@@ -53,31 +58,71 @@ struct Shared {
 
 #[derive(Default)]
 struct State {
-    /// The wakers of connections that have been polled, by slot.
-    wakers: Vec<Option<Waker>>,
+    /// The connections that have been polled.
+    slots: Vec<Option<Slot>>,
     /// Slots free for the next connection.
     free: Vec<usize>,
     /// Connections counted and not yet ended.
     live: usize,
 }
 
+/// A connection that has been polled: how to wake it, and what the guard
+/// needs to judge it.
+struct Slot {
+    waker: Waker,
+    progress: Arc<dyn AsRef<Progress> + Send + Sync>,
+    /// What the previous sweep saw (`Progress::sweep`).
+    seen: u64,
+}
+
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Wakes the connections that made no progress since the previous
+    /// sweep, so that they close.
+    fn sweep(&self) {
+        for slot in self.lock().slots.iter_mut().flatten() {
+            if (*slot.progress).as_ref().sweep(&mut slot.seen) {
+                slot.waker.wake_by_ref();
+            }
+        }
     }
 }
 
 impl Drain {
     /// Counts `connection` from now on (so a stop waits for it even if it
-    /// has not been polled yet).
-    pub(crate) fn watch<F: Stoppable>(&self, connection: F) -> Drained<F> {
+    /// has not been polled yet); its requests count into `progress`.
+    pub(crate) fn watch<F, P>(&self, connection: F, progress: Arc<P>) -> Drained<F, P>
+    where
+        F: Stoppable,
+        P: AsRef<Progress> + Send + Sync + 'static,
+    {
         self.shared.lock().live += 1;
         Drained {
             connection,
+            progress,
             shared: Arc::clone(&self.shared),
             slot: None,
             waker: None,
             stopped: false,
+        }
+    }
+
+    /// The slow-client guard (`guard.rs`): every `period`, closes the
+    /// connections that made no progress for a whole one. To be spawned;
+    /// it runs until dropped.
+    pub(crate) fn guard(&self, period: Duration) -> impl Future<Output = ()> + Send + 'static {
+        let shared = Arc::clone(&self.shared);
+        async move {
+            let start = tokio::time::Instant::now() + period;
+            let mut sweeps = tokio::time::interval_at(start, period);
+            sweeps.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                sweeps.tick().await;
+                shared.sweep();
+            }
         }
     }
 
@@ -87,7 +132,13 @@ impl Drain {
         let shared = self.shared;
         shared.stopping.store(true, Ordering::Release);
         // Wake them all: an idle connection sees the flag on that poll.
-        let wakers: Vec<Waker> = shared.lock().wakers.iter().flatten().cloned().collect();
+        let wakers: Vec<Waker> = shared
+            .lock()
+            .slots
+            .iter()
+            .flatten()
+            .map(|slot| slot.waker.clone())
+            .collect();
         wakers.into_iter().for_each(Waker::wake);
         let all_ended = async {
             loop {
@@ -103,10 +154,12 @@ impl Drain {
 }
 
 pin_project_lite::pin_project! {
-    /// A connection counted by a [`Drain`]; made by [`Drain::watch`].
-    pub(crate) struct Drained<F> {
+    /// A connection counted by a [`Drain`]; made by [`Drain::watch`]. It
+    /// ends when the connection does, or when the guard closes it.
+    pub(crate) struct Drained<F, P> {
         #[pin]
         connection: F,
+        progress: Arc<P>,
         shared: Arc<Shared>,
         // Where its waker is, once polled.
         slot: Option<usize>,
@@ -115,12 +168,12 @@ pin_project_lite::pin_project! {
         stopped: bool,
     }
 
-    impl<F> PinnedDrop for Drained<F> {
+    impl<F, P> PinnedDrop for Drained<F, P> {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
             let mut state = this.shared.lock();
             if let Some(slot) = this.slot.take() {
-                state.wakers[slot] = None;
+                state.slots[slot] = None;
                 state.free.push(slot);
             }
             state.live -= 1;
@@ -133,25 +186,39 @@ pin_project_lite::pin_project! {
     }
 }
 
-impl<F: Stoppable> Future for Drained<F> {
-    type Output = F::Output;
+impl<F, P> Future for Drained<F, P>
+where
+    F: Stoppable,
+    P: AsRef<Progress> + Send + Sync + 'static,
+{
+    type Output = ();
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let mut this = self.project();
         if !this.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
             let waker = cx.waker().clone();
             let mut state = this.shared.lock();
             match *this.slot {
-                Some(slot) => state.wakers[slot] = Some(waker.clone()),
+                Some(slot) => {
+                    if let Some(slot) = &mut state.slots[slot] {
+                        slot.waker = waker.clone();
+                    }
+                }
                 None => {
+                    let progress: Arc<dyn AsRef<Progress> + Send + Sync> = this.progress.clone();
+                    let new = Slot {
+                        waker: waker.clone(),
+                        progress,
+                        seen: Progress::NOT_SEEN,
+                    };
                     let slot = match state.free.pop() {
                         Some(slot) => {
-                            state.wakers[slot] = Some(waker.clone());
+                            state.slots[slot] = Some(new);
                             slot
                         }
                         None => {
-                            state.wakers.push(Some(waker.clone()));
-                            state.wakers.len() - 1
+                            state.slots.push(Some(new));
+                            state.slots.len() - 1
                         }
                     };
                     *this.slot = Some(slot);
@@ -164,7 +231,12 @@ impl<F: Stoppable> Future for Drained<F> {
             *this.stopped = true;
             this.connection.as_mut().stop();
         }
-        this.connection.poll(cx)
+        match this.connection.poll(cx) {
+            Poll::Ready(_) => Poll::Ready(()),
+            // Closed by the guard: dropped, so the socket closes.
+            Poll::Pending if (**this.progress).as_ref().stalled() => Poll::Ready(()),
+            Poll::Pending => Poll::Pending,
+        }
     }
 }
 
@@ -215,12 +287,16 @@ mod tests {
         }
     }
 
+    fn progress() -> Arc<Progress> {
+        Arc::new(Progress::default())
+    }
+
     #[test]
     fn a_stop_ends_idle_connections_and_waits_for_busy_ones() {
         paused_runtime().block_on(async {
             let drain = Drain::default();
-            let idle = tokio::spawn(drain.watch(Fake::idle()));
-            let busy = tokio::spawn(drain.watch(Fake::busy(Duration::from_secs(3))));
+            let idle = tokio::spawn(drain.watch(Fake::idle(), progress()));
+            let busy = tokio::spawn(drain.watch(Fake::busy(Duration::from_secs(3)), progress()));
             // Both polled once (idle and busy), then the stop.
             tokio::time::sleep(Duration::from_millis(10)).await;
             let started = tokio::time::Instant::now();
@@ -235,7 +311,7 @@ mod tests {
         paused_runtime().block_on(async {
             let drain = Drain::default();
             // Accepted, not yet run: the stop comes first.
-            let late = tokio::spawn(drain.watch(Fake::idle()));
+            let late = tokio::spawn(drain.watch(Fake::idle(), progress()));
             drain.stop(Duration::from_secs(10)).await;
             assert!(late.is_finished());
         });
@@ -245,7 +321,7 @@ mod tests {
     fn the_wait_is_bounded() {
         paused_runtime().block_on(async {
             let drain = Drain::default();
-            let _slow = tokio::spawn(drain.watch(Fake::busy(Duration::from_secs(60))));
+            let _slow = tokio::spawn(drain.watch(Fake::busy(Duration::from_secs(60)), progress()));
             tokio::time::sleep(Duration::from_millis(10)).await;
             let started = tokio::time::Instant::now();
             drain.stop(Duration::from_secs(10)).await;
@@ -258,11 +334,11 @@ mod tests {
         paused_runtime().block_on(async {
             let drain = Drain::default();
             for _ in 0..5 {
-                let quick = drain.watch(Fake::busy(Duration::from_millis(1)));
+                let quick = drain.watch(Fake::busy(Duration::from_millis(1)), progress());
                 quick.await;
             }
             let state = drain.shared.lock();
-            assert_eq!((state.wakers.len(), state.live), (1, 0));
+            assert_eq!((state.slots.len(), state.live), (1, 0));
         });
     }
 }

@@ -25,7 +25,7 @@ use crate::activation::{BUSY, CatchUnwind, Core, Kind, Outcome};
 use crate::busy::Responder;
 use crate::config::Config;
 use crate::drain::Drain;
-use crate::guard::{Guarded, Progress};
+use crate::guard::Progress;
 use crate::logs::{self, Tail};
 
 struct Server<A> {
@@ -101,6 +101,8 @@ pub(crate) async fn serve<A: Action>(
     let mut http = http1::Builder::new();
     http.keep_alive(true);
     let connections = Drain::default();
+    // The slow-client guard: one sweep of the connections per period.
+    let guard = tokio::spawn(connections.guard(config.read_timeout));
     // The signals are awaited in a task of their own: polling a signal
     // stream costs some 600 instructions, and the accept loop below polls
     // its stop condition once per connection (with the invoker, once per
@@ -131,8 +133,8 @@ pub(crate) async fn serve<A: Action>(
         // fixed paths, a `match` routes as well as `Router` does, without its
         // per-request boxing and extension map.
         let service = TowerToHyperService::new(dispatch::<A>.with_state(Arc::clone(&connection)));
-        let served = connections.watch(http.serve_connection(TokioIo::new(stream), service));
-        tokio::spawn(Guarded::new(served, connection, config.read_timeout));
+        let served = http.serve_connection(TokioIo::new(stream), service);
+        tokio::spawn(connections.watch(served, connection));
     }
     // Stop listening for good: the busy responder holds a dup of this
     // socket, so dropping ours would leave the port accepting into a queue
@@ -142,6 +144,7 @@ pub(crate) async fn serve<A: Action>(
     unsafe { libc::shutdown(listener.as_raw_fd(), libc::SHUT_RDWR) };
     drop(listener);
     connections.stop(DRAIN_TIMEOUT).await;
+    guard.abort();
     Ok(())
 }
 
