@@ -101,15 +101,20 @@ pub(crate) async fn serve<A: Action>(
     let mut http = http1::Builder::new();
     http.keep_alive(true);
     let connections = Drain::default();
-    // The slow-client guard: one sweep of the connections per period.
-    let guard = tokio::spawn(connections.guard(config.read_timeout));
     // The signals are awaited in a task of their own: polling a signal
     // stream costs some 600 instructions, and the accept loop below polls
     // its stop condition once per connection (with the invoker, once per
-    // activation); a oneshot's receiver costs a few.
+    // activation); a oneshot's receiver costs a few. The same task runs
+    // the slow-client guard's sweeps until then (a task of its own would
+    // cost the binary another copy of tokio's task code, some 3 KB); a
+    // stop bounds what is left anyway (DRAIN_TIMEOUT).
     let (stopped, mut stop) = tokio::sync::oneshot::channel::<()>();
+    let guard = connections.guard(config.read_timeout);
     tokio::spawn(async move {
-        crate::shutdown::signal().await;
+        tokio::select! {
+            () = crate::shutdown::signal() => {}
+            () = guard => {}
+        }
         let _ = stopped.send(());
     });
     loop {
@@ -144,7 +149,6 @@ pub(crate) async fn serve<A: Action>(
     unsafe { libc::shutdown(listener.as_raw_fd(), libc::SHUT_RDWR) };
     drop(listener);
     connections.stop(DRAIN_TIMEOUT).await;
-    guard.abort();
     Ok(())
 }
 
