@@ -614,7 +614,8 @@ fn panicked(panic: Box<dyn std::any::Any + Send>) -> Outcome {
     )
 }
 
-fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+/// The text of a panic's payload.
+pub(crate) fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
     if let Some(s) = panic.downcast_ref::<&'static str>() {
         (*s).to_owned()
     } else if let Some(s) = panic.downcast_ref::<String>() {

@@ -83,8 +83,7 @@ pub fn run_with<A: Action>(config: Config, action: A) -> ExitCode {
     }
     // One thread serves everything: sync actions run in place (see
     // `busy.rs` for how overlapping requests are still refused).
-    let mut builder = tokio::runtime::Builder::new_current_thread();
-    let runtime = match builder.enable_all().build() {
+    let runtime = match build_runtime() {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("whisk: cannot start the async runtime: {e}");
@@ -121,4 +120,25 @@ pub fn run_with<A: Action>(config: Config, action: A) -> ExitCode {
     };
     logs::drain();
     status
+}
+
+/// The server's one-thread runtime, or why it cannot start.
+///
+/// tokio reports most failures as an error, but its signal driver panics
+/// when it cannot make its socket pair (out of descriptors, for one):
+/// that, too, is an error here, said once, rather than a panic's
+/// message, backtrace note and exit code 101.
+fn build_runtime() -> Result<tokio::runtime::Runtime, String> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let built = std::panic::catch_unwind(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    });
+    std::panic::set_hook(hook);
+    match built {
+        Ok(runtime) => runtime.map_err(|e| e.to_string()),
+        Err(panic) => Err(crate::activation::panic_message(&panic)),
+    }
 }
