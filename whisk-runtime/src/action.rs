@@ -17,7 +17,7 @@ use crate::error::IntoErrorValue;
 /// A function the runtime can serve as an OpenWhisk action.
 ///
 /// Made with [`sync_fn`] or [`async_fn`] (which is what `#[whisk::action]`
-/// expands to) and passed to [`run`](crate::run). The trait is sealed: its
+/// expands to) and passed to [`run`](fn@crate::run). The trait is sealed: its
 /// method is the runtime's business.
 pub trait Action: sealed::Sealed + Send + Sync + 'static {
     /// What the `/run` `value` is decoded into before [`Action::invoke`].

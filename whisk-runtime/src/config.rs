@@ -22,7 +22,7 @@ pub enum Mode {
 ///
 /// | variable | meaning | default |
 /// |---|---|---|
-/// | `WHISK_MODE` | `http`, `actionloop` or `exec` | detected (see [`crate::run`]) |
+/// | `WHISK_MODE` | `http`, `actionloop` or `exec` | detected (see [`crate::run`](fn@crate::run)) |
 /// | `WHISK_PORT` | HTTP port; `0` picks a free one | `8080` |
 /// | `WHISK_HOST` | HTTP listen address | `0.0.0.0` |
 /// | `WHISK_PORT_FILE` | file to write the bound port to, once listening | none |

@@ -2,7 +2,7 @@
 //! protocol and its three transports.
 //!
 //! Most users never name this crate: `#[whisk::action]` expands to a call of
-//! [`run`]. Use it directly to serve an action without the attribute, the
+//! [`run`](fn@run). Use it directly to serve an action without the attribute, the
 //! way Go's `ow.RegisterAction` does:
 //!
 //! ```no_run
@@ -153,7 +153,7 @@ pub mod __private {
         }
     }
 
-    /// Serves `f(params, ctx) -> R` (a sync action) with [`run`](crate::run);
+    /// Serves `f(params, ctx) -> R` (a sync action) with [`run`](fn@crate::run);
     /// `inline` is `#[whisk::action(inline)]` ([`SyncFn::inline`](crate::SyncFn::inline)).
     ///
     /// Only `F`'s bound involves the function itself, and it holds by
@@ -183,7 +183,7 @@ pub mod __private {
     }
 
     /// Serves `async f(params, ctx) -> R` (an async action) with
-    /// [`run`](crate::run).
+    /// [`run`](fn@crate::run).
     pub fn run_async<P, C, R, O, E, F, Fut>(f: F) -> ExitCode
     where
         P: ActionParams + Send + 'static,
