@@ -317,6 +317,34 @@ fn overlapping_runs_are_refused_without_concurrency() {
     );
 }
 
+/// An async action that waits holds the activation slot until it is done,
+/// in the task it moves to: overlapping runs are refused meanwhile, and
+/// the next one after it is served.
+#[test]
+fn an_async_activation_holds_the_slot_until_it_ends() {
+    let server = Server::start("deadline", &[]);
+    let slow = server.run_in_background(json!({"work_ms": 800}));
+    std::thread::sleep(Duration::from_millis(300));
+    let refused = server.run(json!({"work_ms": 1}));
+    assert_eq!(
+        (refused.status, refused.json()),
+        (
+            403,
+            json!({"error": "System not ready, status is running."})
+        )
+    );
+    let done = slow.join().unwrap();
+    assert_eq!(
+        (done.status, done.json()["worked_ms"].clone()),
+        (200, json!(800))
+    );
+    let next = server.run(json!({"work_ms": 1}));
+    assert_eq!(
+        (next.status, next.json()["worked_ms"].clone()),
+        (200, json!(1))
+    );
+}
+
 #[test]
 fn overlapping_runs_proceed_with_concurrency() {
     let server = Server::start(

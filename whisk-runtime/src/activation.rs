@@ -371,6 +371,25 @@ impl Drop for Busy<'_> {
     }
 }
 
+impl Busy<'_> {
+    /// Keeps the slot claimed past this guard: whoever takes it over (a
+    /// task that outlives the borrow) must call [`Core::end_busy`].
+    pub(crate) fn hand_over(self) {
+        std::mem::forget(self);
+    }
+}
+
+/// How far [`Core::begin`] got with an activation without waiting.
+pub(crate) enum Begun {
+    /// Answered: the usual request to a sync action, run in place.
+    Done(Outcome),
+    /// The action has been called and left work to wait for (an async
+    /// action, the blocking pool).
+    Waiting(Started),
+    /// Not the usual request: the general path, from the body.
+    General,
+}
+
 impl<A: Action> Core<A> {
     pub(crate) fn new(action: A, concurrent: bool) -> Self {
         Core {
@@ -398,6 +417,11 @@ impl<A: Action> Core<A> {
             .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
             .ok()
             .map(|_| Some(Busy(&self.busy)))
+    }
+
+    /// Releases the slot of a [`Busy`] that was handed over.
+    pub(crate) fn end_busy(&self) {
+        self.busy.store(false, Ordering::Release);
     }
 
     /// Handles `/init`: applies `env` once, then prepares the action (builds
@@ -450,23 +474,43 @@ impl<A: Action> Core<A> {
 
     /// Runs one activation from a `/run` body (HTTP and ActionLoop).
     pub(crate) async fn run_envelope(&self, body: &[u8]) -> Outcome {
-        // The usual request, to an action that is ready: `value` decoded
-        // into the parameters in the pass that reads the envelope, rather
-        // than kept as text and read again. Anything unusual, from a bad
-        // body to parameters that do not fit, takes the general path, which
-        // gives the exact answer (a request that fails here would fail
-        // there too, or succeed the same way).
+        let begun = self.begin(body);
+        self.finish(begun, body).await
+    }
+
+    /// Does as much of a `/run` as it can without waiting; the HTTP
+    /// transport so needs no box and no task for an activation that ends
+    /// here, the usual one.
+    ///
+    /// The usual request, to an action that is ready: `value` decoded into
+    /// the parameters in the pass that reads the envelope, rather than kept
+    /// as text and read again; then the action is called, and a sync one
+    /// that runs in place finishes. Anything unusual, from a bad body to
+    /// parameters that do not fit, is left to the general path, which gives
+    /// the exact answer (a request that fails here would fail there too, or
+    /// succeed the same way).
+    pub(crate) fn begin(&self, body: &[u8]) -> Begun {
         let direct = match self.action.prepare() {
             None => parse_direct::<A::Params>(body),
             Some(_) => None,
         };
-        let started = direct.map(|(params, metadata)| {
-            self.export(&metadata);
-            self.start(|| Ok(params), Context::from_compact(metadata))
-        });
-        match started {
-            Some(started) => self.complete(started).await,
-            None => self.run_checked(body).await,
+        let Some((params, metadata)) = direct else {
+            return Begun::General;
+        };
+        self.export(&metadata);
+        let started = self.start(|| Ok(params), Context::from_compact(metadata));
+        match self.complete_now(started) {
+            Ok(outcome) => Begun::Done(outcome),
+            Err(started) => Begun::Waiting(started),
+        }
+    }
+
+    /// Finishes what [`Core::begin`] began, `body` being the same.
+    pub(crate) async fn finish(&self, begun: Begun, body: &[u8]) -> Outcome {
+        match begun {
+            Begun::Done(outcome) => outcome,
+            Begun::Waiting(started) => self.complete(started).await,
+            Begun::General => self.run_checked(body).await,
         }
     }
 
@@ -558,50 +602,63 @@ impl<A: Action> Core<A> {
     /// Runs what [`Core::start`] left to do; a panic, in decoding, in a
     /// sync function or while a future is polled, becomes a developer
     /// error.
-    async fn complete(&self, Started { span, work }: Started) -> Outcome {
+    async fn complete(&self, started: Started) -> Outcome {
+        let Started { span, work } = match self.complete_now(started) {
+            Ok(outcome) => return outcome,
+            Err(started) => started,
+        };
         match work {
-            Work::Ready(outcome) => outcome,
             Work::Future(future) => match trace::instrument(span, CatchUnwind(future)).await {
                 Ok(outcome) => outcome,
                 Err(panic) => panicked(panic),
             },
-            Work::Sync { call, inline } => {
+            Work::Sync { call, .. } => {
+                // Overlapping activations: a slow sync action must not hold
+                // the server's thread.
                 let call = move || span.in_scope(|| catch_unwind(AssertUnwindSafe(call)));
-                let result = if !self.concurrent {
-                    // One activation at a time: run it right here, with no
-                    // hop to another thread, while the busy responder (HTTP)
-                    // refuses whatever arrives meanwhile.
-                    let _window = self.responder.as_ref().map(Responder::enter);
-                    call()
-                } else if inline {
-                    // Overlapping activations of a quick function: run it
-                    // here too; the others wait for it (`SyncFn::inline`).
-                    call()
-                } else {
-                    // Overlapping activations: a slow sync action must not
-                    // hold the server's thread.
-                    match tokio::task::spawn_blocking(call).await {
-                        Ok(result) => result,
-                        Err(e) => {
-                            return Outcome::error(
-                                Kind::DeveloperError,
-                                format!("The action was cancelled: {e}"),
-                            );
-                        }
-                    }
-                };
-                match result {
-                    Ok(outcome) => outcome,
-                    Err(panic) => panicked(panic),
+                match tokio::task::spawn_blocking(call).await {
+                    Ok(Ok(outcome)) => outcome,
+                    Ok(Err(panic)) => panicked(panic),
+                    Err(e) => Outcome::error(
+                        Kind::DeveloperError,
+                        format!("The action was cancelled: {e}"),
+                    ),
                 }
             }
+            // Answered by `complete_now`.
+            Work::Ready(outcome) => outcome,
+        }
+    }
+
+    /// Finishes a started activation here and now when that needs no
+    /// waiting: an answer, or a sync function that runs in place. `Err`
+    /// gives it back otherwise.
+    fn complete_now(&self, Started { span, work }: Started) -> Result<Outcome, Started> {
+        match work {
+            Work::Ready(outcome) => Ok(outcome),
+            Work::Sync { call, inline } if !self.concurrent || inline => {
+                // One activation at a time: run it right here, with no hop
+                // to another thread, while the busy responder (HTTP)
+                // refuses whatever arrives meanwhile. Or overlapping
+                // activations of a quick function (`SyncFn::inline`): run
+                // it here too; the others wait for it.
+                let _window = match self.concurrent {
+                    false => self.responder.as_ref().map(Responder::enter),
+                    true => None,
+                };
+                match span.in_scope(|| catch_unwind(AssertUnwindSafe(call))) {
+                    Ok(outcome) => Ok(outcome),
+                    Err(panic) => Ok(panicked(panic)),
+                }
+            }
+            work => Err(Started { span, work }),
         }
     }
 }
 
 /// An activation whose action has been called: what is left to do, and the
 /// span to do it in.
-struct Started {
+pub(crate) struct Started {
     span: trace::Span,
     work: Work,
 }

@@ -21,7 +21,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 use crate::action::Action;
-use crate::activation::{BUSY, CatchUnwind, Core, Kind, Outcome};
+use crate::activation::{BUSY, Begun, CatchUnwind, Core, Kind, Outcome};
 use crate::busy::Responder;
 use crate::config::Config;
 use crate::drain::Drain;
@@ -200,15 +200,30 @@ async fn run<A: Action>(connection: Arc<Connection<A>>, body: Body) -> Response 
             return response;
         }
     };
+    let core = &connection.server.core;
+    let Some(busy) = core.try_begin() else {
+        eprintln!("Internal system error: {BUSY}");
+        return respond(Outcome::error(Kind::Rejected, BUSY));
+    };
+    // The usual activation ends right here, with no await: nothing to box,
+    // and no client going away can cut it short.
+    let begun = match core.begin(&body) {
+        Begun::Done(outcome) => {
+            logs::end_activation(Tail::Sentinels);
+            drop(busy);
+            return respond(outcome);
+        }
+        begun => begun,
+    };
+    // One that has to wait carries the slot with it.
+    let slot = busy.map(|busy| {
+        busy.hand_over();
+        HeldSlot(Arc::clone(&connection))
+    });
     let activation = Box::pin(async move {
-        let core = &connection.server.core;
-        let Some(busy) = core.try_begin() else {
-            eprintln!("Internal system error: {BUSY}");
-            return Outcome::error(Kind::Rejected, BUSY);
-        };
-        let outcome = core.run_envelope(&body).await;
+        let outcome = connection.server.core.finish(begun, &body).await;
         logs::end_activation(Tail::Sentinels);
-        drop(busy);
+        drop(slot);
         outcome
     });
     match run_to_completion(activation).await {
@@ -220,13 +235,25 @@ async fn run<A: Action>(connection: Arc<Connection<A>>, body: Body) -> Response 
     }
 }
 
+/// The activation slot (concurrency off), held by an activation that has
+/// to wait: released when it ends, wherever it ends.
+struct HeldSlot<A: Action>(Arc<Connection<A>>);
+
+impl<A: Action> Drop for HeldSlot<A> {
+    fn drop(&mut self) {
+        self.0.server.core.end_busy();
+    }
+}
+
 /// Runs an activation so that it completes, and writes its sentinels, even
 /// if the client goes away (hyper then drops the request's future).
 ///
-/// It is polled here first: a sync action, the usual case, finishes in that
-/// one poll, with no task to spawn, schedule and join. Only an activation
-/// that has to wait (an async action, the blocking pool) moves to a task of
-/// its own, which a dropped connection cannot cancel.
+/// It is polled here first: one that is ready at once (an async action
+/// that never waits, an unusual request answered by the general path)
+/// needs no task to spawn, schedule and join. Only an activation that does
+/// wait (an async action, the blocking pool) moves to a task of its own,
+/// which a dropped connection cannot cancel. (The usual activation, a sync
+/// action, never gets here: `Core::begin` finishes it in place.)
 async fn run_to_completion(
     activation: Pin<Box<dyn Future<Output = Outcome> + Send>>,
 ) -> Result<Outcome, tokio::task::JoinError> {
