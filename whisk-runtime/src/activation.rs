@@ -642,14 +642,13 @@ impl<A: Action> Core<A> {
                 // refuses whatever arrives meanwhile. Or overlapping
                 // activations of a quick function (`SyncFn::inline`): run
                 // it here too; the others wait for it.
-                let _window = match self.concurrent {
-                    false => self.responder.as_ref().map(Responder::enter),
-                    true => None,
+                let _window = if self.concurrent {
+                    None
+                } else {
+                    self.responder.as_ref().map(Responder::enter)
                 };
-                match span.in_scope(|| catch_unwind(AssertUnwindSafe(call))) {
-                    Ok(outcome) => Ok(outcome),
-                    Err(panic) => Ok(panicked(panic)),
-                }
+                let result = span.in_scope(|| catch_unwind(AssertUnwindSafe(call)));
+                Ok(result.unwrap_or_else(panicked))
             }
             work => Err(Started { span, work }),
         }

@@ -99,6 +99,8 @@ impl Drop for Handling<'_> {
     }
 }
 
+/// For the tests, which give a connection a bare `Progress`.
+#[cfg(test)]
 impl AsRef<Progress> for Progress {
     fn as_ref(&self) -> &Progress {
         self
