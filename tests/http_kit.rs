@@ -249,8 +249,28 @@ fn ow_environment_variables_from_run_metadata() {
         json!({"api_host": "xyz", "api_key": null, "namespace": null, "action_name": null,
                "action_version": null, "activation_id": "jjj", "transaction_id": null, "deadline": "789"})
     );
+    // Keys in another order, a new one with a NUL, an escaped one without.
+    let r = server.post(
+        "/run",
+        r#"{"action_name":"a\u0000b","value":{},"deadline":1,"activation_id":"k\"k","namespace":"\u00e9"}"#,
+    );
+    assert_eq!(
+        r.json(),
+        json!({"api_host": "xyz", "api_key": null, "namespace": "é", "action_name": null,
+               "action_version": null, "activation_id": "k\"k", "transaction_id": null, "deadline": "1"})
+    );
+    // And back: the variable removed for its NUL comes back.
+    let r = server.post(
+        "/run",
+        r#"{"action_name":"xxx","value":{},"deadline":1,"activation_id":"lll","namespace":"zzz"}"#,
+    );
+    assert_eq!(
+        r.json(),
+        json!({"api_host": "xyz", "api_key": null, "namespace": "zzz", "action_name": "xxx",
+               "action_version": null, "activation_id": "lll", "transaction_id": null, "deadline": "1"})
+    );
     let logs = server.stop();
-    logs.assert_sentinels(4);
+    logs.assert_sentinels(6);
     assert_eq!(
         (
             without_sentinels(&logs.stdout),

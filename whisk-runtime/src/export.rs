@@ -140,59 +140,46 @@ impl Exports {
     /// Exports `__OW_<KEY>` for every metadata key, and removes the ones the
     /// previous activation exported that this one lacks.
     pub(crate) fn update(&mut self, metadata: &Metadata) {
-        // The invoker sends the same keys in the same order every time: then
-        // the i-th key is the i-th variable, and none goes away.
-        let mut in_order = metadata.len() == self.0.len()
-            && metadata
-                .iter()
-                .zip(&self.0)
-                .all(|((key, _), var)| key == var.key);
-        if !in_order {
-            self.0.retain(|var| {
-                let keep = metadata.contains_key(&var.key);
-                if !keep {
-                    // SAFETY: as for `put`.
-                    unsafe { std::env::remove_var(var.name()) };
-                }
-                keep
-            });
+        if metadata.len() != self.0.len() || !self.update_in_order(metadata) {
+            self.update_by_key(metadata);
         }
+    }
+
+    /// The invoker's case, in one pass: the same keys in the same order as
+    /// last time, so that the i-th key is the i-th variable and none goes
+    /// away. False, with part of the work done, at the first key that is not
+    /// the i-th variable's or whose value no variable can have.
+    fn update_in_order(&mut self, metadata: &Metadata) -> bool {
         let mut env = Environ::now();
         for (i, (key, value)) in metadata.iter().enumerate() {
+            if self.0[i].key != key || !self.set(i, &value.to_env(), metadata, &mut env) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Any other case: each key looked up by name.
+    fn update_by_key(&mut self, metadata: &Metadata) {
+        self.0.retain(|var| {
+            let keep = metadata.contains_key(&var.key);
+            if !keep {
+                // SAFETY: as for `put`.
+                unsafe { std::env::remove_var(var.name()) };
+            }
+            keep
+        });
+        let mut env = Environ::now();
+        for (key, value) in metadata.iter() {
             let value = value.to_env();
-            let at = if in_order {
-                Some(i)
-            } else {
-                self.0.iter().position(|var| var.key == key)
-            };
-            if let Some(var) = at.map(|i| &mut self.0[i]) {
-                if var.value() == value.as_bytes() && env.holds(var) {
-                    continue; // Unchanged (the usual case but for three keys).
-                }
-            }
-            if value.contains('\0') {
-                // Not a value a variable can have: no stale value either.
-                if let Some(var) = at.map(|i| self.0.remove(i)) {
-                    // SAFETY: as for `put`.
-                    unsafe { std::env::remove_var(var.name()) };
-                    env = Environ::now();
-                }
-                in_order = false;
-                continue;
-            }
-            match at.map(|i| &mut self.0[i]) {
-                Some(var) => {
-                    if !(env.holds(var) && var.overwrite(&value)) {
-                        // The environment lets go of the old buffer.
-                        var.entry = put(var.name(), &value);
-                        var.value_len = value.len();
-                        env = Environ::now();
-                    }
+            match self.0.iter().position(|var| var.key == key) {
+                Some(i) => {
+                    self.set(i, &value, metadata, &mut env);
                 }
                 None => {
                     let name = format!("__OW_{}", key.to_uppercase());
-                    if name.contains(['=', '\0']) {
-                        continue; // Not a name a variable can have.
+                    if name.contains(['=', '\0']) || holds_nul(&value, metadata) {
+                        continue; // Not a name or a value a variable can have.
                     }
                     self.0.push(Exported {
                         key: key.to_owned(),
@@ -206,6 +193,37 @@ impl Exports {
             }
         }
     }
+
+    /// Gives the i-th variable `value`. False if no variable can have it (it
+    /// holds a NUL): the variable is then removed, so that no stale value is
+    /// left either.
+    fn set(&mut self, i: usize, value: &str, metadata: &Metadata, env: &mut Environ) -> bool {
+        let var = &mut self.0[i];
+        if var.value() == value.as_bytes() && env.holds(var) {
+            return true; // Unchanged (the usual case but for three keys).
+        }
+        if holds_nul(value, metadata) {
+            let var = self.0.remove(i);
+            // SAFETY: as for `put`.
+            unsafe { std::env::remove_var(var.name()) };
+            *env = Environ::now();
+            return false;
+        }
+        if !(env.holds(var) && var.overwrite(value)) {
+            // The environment lets go of the old buffer.
+            var.entry = put(var.name(), value);
+            var.value_len = value.len();
+            *env = Environ::now();
+        }
+        true
+    }
+}
+
+/// Whether `value`, one of `metadata`'s, holds a NUL. Searched for only when
+/// the metadata has one somewhere: the JSON text of a value that is not a
+/// string never does (serde_json escapes it).
+fn holds_nul(value: &str, metadata: &Metadata) -> bool {
+    metadata.has_nul() && value.contains('\0')
 }
 
 impl Drop for Exports {

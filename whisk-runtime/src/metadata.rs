@@ -25,6 +25,8 @@ pub(crate) struct Metadata {
     /// Every value that is not a string.
     values: Vec<Value>,
     entries: Vec<Entry>,
+    /// Whether some string value holds a NUL character.
+    nul: bool,
 }
 
 #[derive(Clone)]
@@ -76,12 +78,17 @@ impl Metadata {
             text: String::with_capacity(text),
             values: Vec::new(),
             entries: Vec::with_capacity(8),
+            nul: false,
         }
     }
 
     /// Reads the value of `key` from a deserializer straight into the
     /// buffer: a string as its text, anything else as the `Value` read.
     /// Nesting is bounded by the deserializer, as for any value.
+    ///
+    /// The deserializer reads JSON text (serde_json's): a string it lends
+    /// (`visit_borrowed_str`) is then one written without escapes, which
+    /// cannot hold a NUL, and is not searched for one.
     pub(crate) fn entry<'m>(&'m mut self, key: &'m str) -> EntrySeed<'m> {
         EntrySeed {
             metadata: self,
@@ -99,6 +106,14 @@ impl Metadata {
 
     /// Adds a key with a string value.
     pub(crate) fn push_str(&mut self, key: &str, value: &str) {
+        self.nul |= value.contains('\0');
+        self.push_str_without_nul(key, value);
+    }
+
+    /// Adds a key with a string value known to hold no NUL character: one
+    /// that a JSON text held as is, unescaped (JSON has no raw control
+    /// characters in a string; a NUL can only come from `\u0000`).
+    fn push_str_without_nul(&mut self, key: &str, value: &str) {
         let key = self.push_text(key);
         let value = Slot::Str(self.push_text(value));
         self.entries.push(Entry { key, value });
@@ -121,6 +136,12 @@ impl Metadata {
             MetaValue::Str(s) => Some(s),
             MetaValue::Value(_) => None,
         }
+    }
+
+    /// Whether some string value holds a NUL character (no environment
+    /// variable can have it: see [`Exports`](crate::export::Exports)).
+    pub(crate) fn has_nul(&self) -> bool {
+        self.nul
     }
 
     /// How many keys were sent (a repeated key counts each time).
@@ -179,7 +200,14 @@ impl<'de> Visitor<'de> for EntrySeed<'_> {
         f.write_str("any JSON value")
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        // Unescaped, or from another deserializer than serde_json's.
         self.metadata.push_str(self.key, v);
+        Ok(())
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<(), E> {
+        // serde_json lends a string only when it held no escape: the usual
+        // case, and one that needs no search for a NUL.
+        self.metadata.push_str_without_nul(self.key, v);
         Ok(())
     }
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
@@ -260,6 +288,16 @@ mod tests {
         }
         let mut de = serde_json::Deserializer::from_str(json);
         de.deserialize_map(Reader).unwrap()
+    }
+
+    #[test]
+    fn a_nul_is_noted_only_where_a_string_has_one() {
+        // Escapes, a NUL in a key or nested, but no string value with one.
+        let m = read(r#"{"a": "x\"y\u00e9", "k\u0000": "z", "n": ["\u0000"], "b": "plain"}"#);
+        assert!(!m.has_nul());
+        assert!(read(r#"{"a": "plain", "b": "x\u0000y"}"#).has_nul());
+        assert!(Metadata::from(json!({"a": "\u{0}"}).as_object().unwrap()).has_nul());
+        assert!(!Metadata::from(json!({"a": "b", "c": 1}).as_object().unwrap()).has_nul());
     }
 
     #[test]
