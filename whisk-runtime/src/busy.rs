@@ -19,12 +19,13 @@
 
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::activation::{BUSY, Kind, Outcome};
 use crate::logs::Watch;
+use crate::timerfd::TimerFd;
 
 /// The timer's period: an activation is refused company once it has run
 /// through a whole tick, so after between one and two ticks.
@@ -50,8 +51,8 @@ pub(crate) struct Responder {
 
 struct Shared {
     state: Mutex<State>,
-    /// Ticks every [`TICK`] while activations come (a `timerfd`).
-    timer: OwnedFd,
+    /// Ticks every [`TICK`] while activations come.
+    timer: TimerFd,
     listener: TcpListener,
     /// What only the helper thread reads and writes.
     helper: Mutex<Helper>,
@@ -96,24 +97,10 @@ impl Shared {
         self.helper.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Starts (`Some(period)`) or stops (`None`) the periodic timer.
-    fn set_timer(&self, period: Option<Duration>) {
-        let spec = period.map_or(timespec(Duration::ZERO), timespec);
-        let spec = libc::itimerspec {
-            it_interval: spec,
-            it_value: spec,
-        };
-        // SAFETY: a valid timerfd and a valid itimerspec.
-        unsafe { libc::timerfd_settime(self.timer.as_raw_fd(), 0, &spec, std::ptr::null_mut()) };
-    }
-
     /// A tick of the timer: starts refusing when the same activation has
     /// run through it, stops the timer when activations stopped coming.
     fn tick(&self, helper: &mut Helper) {
-        let mut expirations = [0u8; 8];
-        // SAFETY: reading the 8-byte counter of our own (non-blocking) timerfd.
-        let n = unsafe { libc::read(self.timer.as_raw_fd(), expirations.as_mut_ptr().cast(), 8) };
-        if n != 8 {
+        if !self.timer.expired() {
             return; // Not a tick after all.
         }
         let mut state = self.lock();
@@ -128,7 +115,7 @@ impl Shared {
             helper.quiet += 1;
             if helper.quiet >= IDLE_TICKS {
                 state.ticking = false;
-                self.set_timer(None);
+                self.timer.set(None);
                 helper.quiet = 0;
             }
         } else {
@@ -165,33 +152,15 @@ impl Shared {
     }
 }
 
-fn timespec(d: Duration) -> libc::timespec {
-    libc::timespec {
-        // Only ever a few milliseconds (`TICK`) or zero.
-        tv_sec: d.as_secs() as _,
-        tv_nsec: d.subsec_nanos() as _,
-    }
-}
-
 impl Responder {
     /// A responder on a clone of the server's (non-blocking) listener. It
     /// does its work once handed to the log pump (`logs::install`).
     pub(crate) fn new(listener: TcpListener) -> io::Result<Responder> {
-        // SAFETY: timerfd_create returns a new descriptor we own, or -1.
-        let timer = unsafe {
-            libc::timerfd_create(
-                libc::CLOCK_MONOTONIC,
-                libc::TFD_CLOEXEC | libc::TFD_NONBLOCK,
-            )
-        };
-        if timer < 0 {
-            return Err(io::Error::last_os_error());
-        }
+        let timer = TimerFd::new()?;
         Ok(Responder {
             shared: Arc::new(Shared {
                 state: Mutex::new(State::default()),
-                // SAFETY: just created, owned by nobody else.
-                timer: unsafe { OwnedFd::from_raw_fd(timer) },
+                timer,
                 listener,
                 helper: Mutex::new(Helper::default()),
             }),
@@ -212,7 +181,7 @@ impl Responder {
             // The first activation after a quiet spell. Under the lock, so
             // it cannot interleave with the thread stopping the timer.
             state.ticking = true;
-            self.shared.set_timer(Some(TICK));
+            self.shared.timer.set(Some(TICK));
         }
         drop(state);
         Window(&self.shared)

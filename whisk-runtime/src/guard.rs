@@ -112,6 +112,7 @@ mod tests {
     use super::*;
     use crate::drain::Drain;
     use crate::test_util::paused_runtime;
+    use crate::timerfd::Ticker;
     use std::future::Future;
     use std::pin::Pin;
     use std::sync::Arc;
@@ -143,7 +144,7 @@ mod tests {
     {
         paused_runtime().block_on(async {
             let drain = Drain::default();
-            let sweeper = tokio::spawn(drain.guard(PERIOD));
+            let sweeper = tokio::spawn(drain.guard(Ticker::on_runtime(PERIOD)));
             let progress = Arc::new(Progress::default());
             let work = requests(Arc::clone(&progress));
             let connection = Fake(Box::pin(async move {

@@ -27,6 +27,7 @@ use crate::config::Config;
 use crate::drain::Drain;
 use crate::guard::Progress;
 use crate::logs::{self, Tail};
+use crate::timerfd::Ticker;
 
 struct Server<A> {
     core: Core<A>,
@@ -109,7 +110,7 @@ pub(crate) async fn serve<A: Action>(
     // cost the binary another copy of tokio's task code, some 3 KB); a
     // stop bounds what is left anyway (DRAIN_TIMEOUT).
     let (stopped, mut stop) = tokio::sync::oneshot::channel::<()>();
-    let guard = connections.guard(config.read_timeout);
+    let guard = connections.guard(Ticker::new(config.read_timeout));
     tokio::spawn(async move {
         tokio::select! {
             () = crate::shutdown::signal() => {}

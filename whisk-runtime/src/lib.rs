@@ -45,6 +45,7 @@ mod metadata;
 mod run;
 mod shutdown;
 mod state;
+mod timerfd;
 mod trace;
 
 /// Helpers shared by the unit tests.
