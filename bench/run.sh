@@ -3,6 +3,7 @@
 # baseline (bench/baseline), on loopback. Run by hand, never by `cargo test`:
 #
 #   bench/run.sh [--rounds N=7] [--secs S=2] [--cold N=40] [--max N] [--out FILE]
+#                [--pairs N=100] [--slice-ms MS=250]
 #
 # Builds, with the release profile and in target/bench (so the shared debug
 # target dir is left alone):
@@ -17,7 +18,10 @@
 #     pool under concurrency).
 # Then runs bench/driver (`whisk-bench`), which starts each server in turn
 # (whisk, baseline, whisk, baseline, ...), bounds every load loop in count and
-# time, sends its sentinels to /dev/null, and prints a Markdown table.
+# time, sends its sentinels to /dev/null, and prints a Markdown table; then
+# measures both throughputs again with both servers up and the load
+# alternating between them in short slices (paired, a second table: the
+# steadier figure on a busy machine; bench/driver/src/paired.rs).
 # The arguments are passed to the driver. BENCH_STATIC=1 benchmarks the
 # static binaries instead of the dynamic ones.
 set -euo pipefail

@@ -8,10 +8,16 @@
 //! whisk-bench --whisk PATH --baseline PATH [--rounds 7] [--secs 2] [--cold 10]
 //!             [--whisk-static PATH --baseline-static PATH] [--whisk-pool PATH]
 //!             [--binary-kind TEXT] [--static-kind TEXT] [--out FILE]
+//!             [--pairs 100] [--slice-ms 250]
 //! ```
 //!
 //! `--binary-kind` and `--static-kind` only label the two size rows: how the
 //! benchmarked binaries and the static ones were built.
+//!
+//! `--pairs N` (default 100; 0: none) and `--slice-ms MS` (default 250):
+//! after the rounds, the two throughputs again with both servers up at once
+//! and the load alternating between them in short slices (`paired.rs`), a
+//! second table.
 //!
 //! `--whisk-pool` is a third server measured in the keep-alive phase only
 //! (whisk, baseline, pool in each round): the same action without `inline`.
@@ -28,6 +34,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+
+mod paired;
 
 const LOOPBACK: Ipv4Addr = Ipv4Addr::LOCALHOST;
 /// Keep-alive connections in the throughput test.
@@ -58,6 +66,10 @@ struct Args {
     cold: usize,
     max: usize,
     out: Option<PathBuf>,
+    /// Pairs of slices in the paired throughput measurement (0: none).
+    pairs: usize,
+    /// The length of one slice there.
+    slice: Duration,
     /// `--soak SECS`: run the soak test on `--whisk` instead of the benchmark.
     soak: Option<f64>,
     /// `--soak-sequential true`: soak with concurrency off (OpenWhisk's
@@ -69,7 +81,7 @@ fn usage() -> ! {
     eprintln!(
         "usage: whisk-bench --whisk PATH --baseline PATH [--rounds N] [--secs S] [--cold N] \
          [--max N] [--whisk-static PATH --baseline-static PATH] [--whisk-pool PATH]\n\
-         \x20        [--binary-kind TEXT] [--static-kind TEXT] [--out FILE]\n\
+         \x20        [--binary-kind TEXT] [--static-kind TEXT] [--out FILE] [--pairs N] [--slice-ms MS]\n\
          \x20      whisk-bench --whisk PATH --soak SECS [--soak-sequential true]\n\
          \x20      whisk-bench client PORT N [new]\n\
          \x20      whisk-bench cold ROUNDS PATH PATH..."
@@ -91,6 +103,8 @@ fn default_args() -> Args {
         cold: 40,
         max: 200_000,
         out: None,
+        pairs: 100,
+        slice: Duration::from_millis(250),
         soak: None,
         soak_sequential: false,
     }
@@ -114,6 +128,11 @@ fn parse_args() -> Args {
             "--cold" => args.cold = value.parse().unwrap_or_else(|_| usage()),
             "--max" => args.max = value.parse().unwrap_or_else(|_| usage()),
             "--out" => args.out = Some(value.into()),
+            "--pairs" => args.pairs = value.parse().unwrap_or_else(|_| usage()),
+            "--slice-ms" => {
+                let ms: u64 = value.parse().unwrap_or_else(|_| usage());
+                args.slice = Duration::from_millis(ms.clamp(50, 2000));
+            }
             "--soak" => args.soak = Some(value.parse().unwrap_or_else(|_| usage())),
             "--soak-sequential" => args.soak_sequential = value.parse().unwrap_or_else(|_| usage()),
             _ => usage(),
@@ -131,6 +150,7 @@ fn parse_args() -> Args {
     args.secs = args.secs.clamp(0.2, 30.0);
     args.cold = args.cold.clamp(1, 100);
     args.max = args.max.clamp(100, 1_000_000);
+    args.pairs = args.pairs.min(200);
     args
 }
 
@@ -682,6 +702,50 @@ const ROWS: &[Row] = &[
     Row { label: "stripped binary, static", key: "size_static", unit: "bytes", scale: 1.0, higher: false, target: "<= 1.3 MB" },
 ];
 
+/// The paired measurement (`paired.rs`) of both throughputs, as a table.
+fn paired_table(args: &Args) -> io::Result<String> {
+    let mut table = format!(
+        "\nPaired throughput: both servers up at once, the load alternating between them in \
+         {} ms slices (whisk first, then baseline first, ...), {} pairs after one uncounted pair.\n\n",
+        args.slice.as_millis(),
+        args.pairs
+    );
+    table.push_str("| metric | whisk/baseline (median of pair ratios) | quartiles | target |\n");
+    table.push_str("|---|---:|---|---|\n");
+    let loads = [
+        (
+            "keep-alive throughput, 8 conns, paired",
+            true,
+            paired::Load::KeepAlive {
+                clients: CONNECTIONS,
+            },
+        ),
+        (
+            "invoker-like throughput, new conn/request, paired",
+            false,
+            paired::Load::Invoker,
+        ),
+    ];
+    for (label, concurrent, load) in loads {
+        eprintln!("paired: {label}");
+        let servers = [
+            start(&args.whisk, concurrent)?,
+            start(&args.baseline, concurrent)?,
+        ];
+        let ports = servers.each_ref().map(|server| server.port);
+        let mut ratios = paired::ratios(ports, load, args.pairs, args.slice)?;
+        let middle = median(&mut ratios);
+        // `median` sorted them.
+        let quartile = |q: f64| ratios[((ratios.len() - 1) as f64 * q).round() as usize];
+        table.push_str(&format!(
+            "| {label} | {middle:.3} | {:.3} to {:.3} | >= 0.95x |\n",
+            quartile(0.25),
+            quartile(0.75)
+        ));
+    }
+    Ok(table)
+}
+
 fn format_value(value: f64, row: &Row) -> String {
     if value.is_nan() {
         return "n/a".into();
@@ -992,6 +1056,15 @@ fn main() {
         {
             let label = format!("{} (without `inline`: blocking pool)", row.label);
             line(row, &label, values(Which::WhiskPool, row.key));
+        }
+    }
+    if args.pairs > 0 {
+        match paired_table(&args) {
+            Ok(table) => report.push_str(&table),
+            Err(e) => {
+                eprintln!("whisk-bench: paired throughput failed: {e}");
+                std::process::exit(1);
+            }
         }
     }
     print!("{report}");

@@ -1,0 +1,116 @@
+//! Paired throughput: both servers up at once, and the load switched
+//! between them in short alternating slices (A B, B A, A B, ...), so that
+//! the two slices of a pair see the same machine.
+//!
+//! The rounds of the main table run each server for a whole phase (two
+//! seconds, after a start and a warm-up) and then the other: on a shared
+//! machine whose other load comes and goes over seconds, one round's ratio
+//! can be 0.7x and the next 1.3x. Two neighbouring slices of a quarter of a
+//! second are far more likely to see the same load; alternating which
+//! server goes first cancels a trend within a pair.
+
+use std::io::{self, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use crate::{RunRequest, check, connect, expected_run_answer, one_shot, read_answer};
+
+/// How the clients talk to the servers.
+#[derive(Clone, Copy)]
+pub(crate) enum Load {
+    /// `clients` threads, each with one keep-alive connection per server.
+    KeepAlive { clients: usize },
+    /// One client, one activation at a time, each on a new connection.
+    Invoker,
+}
+
+/// Which server slice `s` loads: 0 or 1, in the order A B, B A, A B, ...
+fn target(s: usize) -> usize {
+    (s % 2) ^ ((s / 2) % 2)
+}
+
+/// The ratio ports\[0\]/ports\[1\] of the requests answered in the two
+/// slices of each of `pairs` pairs, after one pair that is not counted
+/// (the warm-up). Every answer is checked.
+pub(crate) fn ratios(
+    ports: [u16; 2],
+    load: Load,
+    pairs: usize,
+    slice: Duration,
+) -> io::Result<Vec<f64>> {
+    let slices = 2 * (pairs + 1);
+    let current = Arc::new(AtomicUsize::new(0));
+    let counts: Arc<Vec<AtomicU64>> = Arc::new((0..slices).map(|_| AtomicU64::new(0)).collect());
+    let (clients, new_connections) = match load {
+        Load::KeepAlive { clients } => (clients, false),
+        Load::Invoker => (1, true),
+    };
+    let workers: Vec<_> = (0..clients)
+        .map(|client| {
+            let (current, counts) = (Arc::clone(&current), Arc::clone(&counts));
+            std::thread::spawn(move || -> io::Result<()> {
+                let expected = expected_run_answer();
+                let client = client as u64;
+                let mut requests = ports.map(|port| RunRequest::new(port, client));
+                let mut streams: [Option<TcpStream>; 2] = [None, None];
+                let mut buf = Vec::with_capacity(1024);
+                loop {
+                    let s = current.load(Ordering::Relaxed);
+                    if s >= slices {
+                        return Ok(());
+                    }
+                    let t = target(s);
+                    let answer = if new_connections {
+                        one_shot(ports[t], requests[t].next(), &mut buf)?
+                    } else {
+                        let stream = match &mut streams[t] {
+                            Some(stream) => stream,
+                            none => none.insert(connect(ports[t])?),
+                        };
+                        stream.write_all(requests[t].next())?;
+                        read_answer(stream, &mut buf)?
+                    };
+                    check(&answer, &expected)?;
+                    // Counted only if it ended in the slice it began in.
+                    if current.load(Ordering::Relaxed) == s {
+                        counts[s].fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            })
+        })
+        .collect();
+    for s in 1..=slices {
+        std::thread::sleep(slice);
+        current.store(s, Ordering::Relaxed);
+    }
+    for worker in workers {
+        worker
+            .join()
+            .map_err(|_| io::Error::other("client panicked"))??;
+    }
+    let count = |s: usize| counts[s].load(Ordering::Relaxed) as f64;
+    Ok((1..=pairs)
+        .map(|p| {
+            let (first, second) = (2 * p, 2 * p + 1);
+            let (a, b) = if target(first) == 0 {
+                (count(first), count(second))
+            } else {
+                (count(second), count(first))
+            };
+            a / b
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairs_alternate_which_server_goes_first() {
+        let order: Vec<usize> = (0..8).map(target).collect();
+        assert_eq!(order, [0, 1, 1, 0, 0, 1, 1, 0]);
+    }
+}
