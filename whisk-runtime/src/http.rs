@@ -209,11 +209,7 @@ async fn run<A: Action>(connection: Arc<Connection<A>>, body: Body) -> Response 
     // The usual activation ends right here, with no await: nothing to box,
     // and no client going away can cut it short.
     let begun = match core.begin(&body) {
-        Begun::Done(outcome) => {
-            logs::end_activation(Tail::Sentinels);
-            drop(busy);
-            return respond(outcome);
-        }
+        Begun::Done(outcome) => return respond(ended(outcome, busy)),
         begun => begun,
     };
     // One that has to wait carries the slot with it.
@@ -223,9 +219,7 @@ async fn run<A: Action>(connection: Arc<Connection<A>>, body: Body) -> Response 
     });
     let activation = Box::pin(async move {
         let outcome = connection.server.core.finish(begun, &body).await;
-        logs::end_activation(Tail::Sentinels);
-        drop(slot);
-        outcome
+        ended(outcome, slot)
     });
     match run_to_completion(activation).await {
         Ok(outcome) => respond(outcome),
@@ -234,6 +228,16 @@ async fn run<A: Action>(connection: Arc<Connection<A>>, body: Body) -> Response 
             &format!("Internal error: {e}"),
         ),
     }
+}
+
+/// Ends an activation: its sentinels, then its slot (`Busy` or
+/// [`HeldSlot`]) released, both before the response goes out, so that a
+/// request that follows the response finds the logs complete and the slot
+/// free.
+fn ended<Slot>(outcome: Outcome, slot: Slot) -> Outcome {
+    logs::end_activation(Tail::Sentinels);
+    drop(slot);
+    outcome
 }
 
 /// The activation slot (concurrency off), held by an activation that has
