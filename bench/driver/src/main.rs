@@ -705,7 +705,7 @@ const ROWS: &[Row] = &[
 /// The paired measurement (`paired.rs`) of both throughputs, as a table.
 fn paired_table(args: &Args) -> io::Result<String> {
     let mut table = format!(
-        "\nPaired throughput: both servers up at once, the load alternating between them in \
+        "\nPaired throughput and server CPU per request: both servers up at once, the load alternating between them in \
          {} ms slices (whisk first, then baseline first, ...), {} pairs after one uncounted pair.\n\n",
         args.slice.as_millis(),
         args.pairs
@@ -715,6 +715,7 @@ fn paired_table(args: &Args) -> io::Result<String> {
     let loads = [
         (
             "keep-alive throughput, 8 conns, paired",
+            "  server CPU per request (keep-alive), paired",
             true,
             paired::Load::KeepAlive {
                 clients: CONNECTIONS,
@@ -722,26 +723,33 @@ fn paired_table(args: &Args) -> io::Result<String> {
         ),
         (
             "invoker-like throughput, new conn/request, paired",
+            "  server CPU per request (invoker-like), paired",
             false,
             paired::Load::Invoker,
         ),
     ];
-    for (label, concurrent, load) in loads {
+    for (label, cpu_label, concurrent, load) in loads {
         eprintln!("paired: {label}");
         let servers = [
             start(&args.whisk, concurrent)?,
             start(&args.baseline, concurrent)?,
         ];
         let ports = servers.each_ref().map(|server| server.port);
-        let mut ratios = paired::ratios(ports, load, args.pairs, args.slice)?;
-        let middle = median(&mut ratios);
-        // `median` sorted them.
-        let quartile = |q: f64| ratios[((ratios.len() - 1) as f64 * q).round() as usize];
-        table.push_str(&format!(
-            "| {label} | {middle:.3} | {:.3} to {:.3} | >= 0.95x |\n",
-            quartile(0.25),
-            quartile(0.75)
-        ));
+        let pids = servers.each_ref().map(|server| server.child.id());
+        let ratios = paired::ratios(ports, pids, load, args.pairs, args.slice)?;
+        for (label, mut ratios, target) in [
+            (label, ratios.throughput, ">= 0.95x"),
+            (cpu_label, ratios.cpu_per_request, ""),
+        ] {
+            let middle = median(&mut ratios);
+            // `median` sorted them.
+            let quartile = |q: f64| ratios[((ratios.len() - 1) as f64 * q).round() as usize];
+            table.push_str(&format!(
+                "| {label} | {middle:.3} | {:.3} to {:.3} | {target} |\n",
+                quartile(0.25),
+                quartile(0.75)
+            ));
+        }
     }
     Ok(table)
 }

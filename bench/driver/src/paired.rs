@@ -2,6 +2,12 @@
 //! between them in short alternating slices (A B, B A, A B, ...), so that
 //! the two slices of a pair see the same machine.
 //!
+//! Each slice also records the loaded server's own CPU time (the sum of its
+//! threads' run time, in nanoseconds, from `/proc/PID/task/*/schedstat`),
+//! so that a pair gives a second ratio: CPU per request. Throughput falls
+//! when a neighbour takes the CPU away; CPU per request moves much less,
+//! and shows what each server's work costs.
+//!
 //! The rounds of the main table run each server for a whole phase (two
 //! seconds, after a start and a warm-up) and then the other: on a shared
 //! machine whose other load comes and goes over seconds, one round's ratio
@@ -31,15 +37,24 @@ fn target(s: usize) -> usize {
     (s % 2) ^ ((s / 2) % 2)
 }
 
-/// The ratio ports\[0\]/ports\[1\] of the requests answered in the two
-/// slices of each of `pairs` pairs, after one pair that is not counted
-/// (the warm-up). Every answer is checked.
+/// One ratio server 0 / server 1 per counted pair.
+pub(crate) struct Ratios {
+    /// Requests answered in the pair's two slices.
+    pub(crate) throughput: Vec<f64>,
+    /// The server's CPU time in its slice per request answered in it.
+    pub(crate) cpu_per_request: Vec<f64>,
+}
+
+/// The ratios of the servers (`ports`, `pids`) in each of `pairs` pairs,
+/// after one pair that is not counted (the warm-up). Every answer is
+/// checked.
 pub(crate) fn ratios(
     ports: [u16; 2],
+    pids: [u32; 2],
     load: Load,
     pairs: usize,
     slice: Duration,
-) -> io::Result<Vec<f64>> {
+) -> io::Result<Ratios> {
     let slices = 2 * (pairs + 1);
     let current = Arc::new(AtomicUsize::new(0));
     let counts: Arc<Vec<AtomicU64>> = Arc::new((0..slices).map(|_| AtomicU64::new(0)).collect());
@@ -81,9 +96,13 @@ pub(crate) fn ratios(
             })
         })
         .collect();
+    // run[s]: each server's CPU time when slice s began.
+    let mut run = Vec::with_capacity(slices + 1);
+    run.push(pids.map(run_time));
     for s in 1..=slices {
         std::thread::sleep(slice);
         current.store(s, Ordering::Relaxed);
+        run.push(pids.map(run_time));
     }
     for worker in workers {
         worker
@@ -91,17 +110,43 @@ pub(crate) fn ratios(
             .map_err(|_| io::Error::other("client panicked"))??;
     }
     let count = |s: usize| counts[s].load(Ordering::Relaxed) as f64;
-    Ok((1..=pairs)
+    let cpu = |s: usize| {
+        let t = target(s);
+        run[s + 1][t].saturating_sub(run[s][t]) as f64 / count(s)
+    };
+    // The slices of pair p, server 0's first.
+    let pair = |p: usize| {
+        let (first, second) = (2 * p, 2 * p + 1);
+        if target(first) == 0 {
+            (first, second)
+        } else {
+            (second, first)
+        }
+    };
+    let (throughput, cpu_per_request) = (1..=pairs)
         .map(|p| {
-            let (first, second) = (2 * p, 2 * p + 1);
-            let (a, b) = if target(first) == 0 {
-                (count(first), count(second))
-            } else {
-                (count(second), count(first))
-            };
-            a / b
+            let (a, b) = pair(p);
+            (count(a) / count(b), cpu(a) / cpu(b))
         })
-        .collect())
+        .unzip();
+    Ok(Ratios {
+        throughput,
+        cpu_per_request,
+    })
+}
+
+/// The CPU time a process's threads have run so far, in nanoseconds: the
+/// first field of each `/proc/PID/task/TID/schedstat` (0 if unreadable).
+pub(crate) fn run_time(pid: u32) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .filter_map(|task| {
+            let stat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
+            stat.split_whitespace().next()?.parse::<u64>().ok()
+        })
+        .sum()
 }
 
 #[cfg(test)]
