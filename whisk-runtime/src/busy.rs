@@ -29,7 +29,14 @@ use crate::timerfd::TimerFd;
 
 /// The timer's period: an activation is refused company once it has run
 /// through a whole tick, so after between one and two ticks.
-const TICK: Duration = Duration::from_millis(2);
+///
+/// Each tick wakes the helper thread, and under a steady stream of
+/// activations the timer never stops: at 2 ms the ticks cost invoker-like
+/// traffic about 2% of the server's CPU per request (`bench/run.sh`,
+/// paired). At 10 ms they cost a fifth of that, and a client that breaks
+/// the protocol's one-at-a-time rule waits 10 to 20 ms for its `403`
+/// (queued, not refused, if the activation it overlaps ends sooner).
+const TICK: Duration = Duration::from_millis(10);
 /// Ticks without a new activation after which the timer stops. One: an
 /// isolated activation (OpenWhisk's usual traffic: a few per second at
 /// most) then costs the helper thread two wake-ups, where ten idle ticks
