@@ -19,6 +19,9 @@
 # build of the baseline (the static musl ones that bench/run.sh builds:
 # target/bench/x86_64-unknown-linux-musl/release/{examples/reverse,baseline}).
 set -euo pipefail
+# A failure inside $(...) (a server that could not start, say) must stop
+# the script, not print a row computed from an empty count.
+shopt -s inherit_errexit
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 target="${BENCH_TARGET_DIR:-$root/target/bench}"
@@ -41,9 +44,12 @@ trap 'rm -rf "$work"' EXIT
 # each on a new connection), and stops.
 total() {
   local binary=$1 concurrent=$2 requests=$3 connections=${4:-} port out="$work/callgrind.out"
-  # A port nothing listens on (the client must not reach another server).
+  # A port nothing listens on (the client must not reach another server),
+  # below the kernel's ephemeral range (32768 and up by default): a port in
+  # it may be taken by a client's end of a connection, as many are in the
+  # invoker mode, and the server's bind then fails.
   while :; do
-    port=$((20000 + RANDOM % 20000))
+    port=$((20000 + RANDOM % 12000))
     (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break
   done
   rm -f "$out"
@@ -56,7 +62,12 @@ total() {
     cat "$work/valgrind.log" >&2
     exit 1
   fi
-  kill -TERM "$server"
+  if ! kill -TERM "$server" 2>/dev/null; then
+    # It answered nothing: whatever the client talked to, it was not this.
+    echo "bench/instructions.sh: $binary exited before the client was done" >&2
+    cat "$work/valgrind.log" >&2
+    exit 1
+  fi
   wait "$server" || true
   local summary
   summary=$(sed -n 's/^summary: //p' "$out" 2>/dev/null)
