@@ -59,24 +59,23 @@ total() {
   local server=$!
   if ! "$driver" client "$port" "$requests" $connections; then
     kill -KILL "$server" 2>/dev/null || true
-    cat "$work/valgrind.log" >&2
-    exit 1
+    fail "the client failed against $binary"
   fi
-  if ! kill -TERM "$server" 2>/dev/null; then
-    # It answered nothing: whatever the client talked to, it was not this.
-    echo "bench/instructions.sh: $binary exited before the client was done" >&2
-    cat "$work/valgrind.log" >&2
-    exit 1
-  fi
+  # If it is gone, it answered nothing: whatever the client talked to, it
+  # was not this.
+  kill -TERM "$server" 2>/dev/null || fail "$binary exited before the client was done"
   wait "$server" || true
   local summary
   summary=$(sed -n 's/^summary: //p' "$out" 2>/dev/null)
-  if [[ -z "$summary" ]]; then
-    echo "bench/instructions.sh: no callgrind summary for $binary" >&2
-    cat "$work/valgrind.log" >&2
-    exit 1
-  fi
+  [[ -n "$summary" ]] || fail "no callgrind summary for $binary"
   echo "$summary"
+}
+
+# fail MESSAGE: says what went wrong, shows the server's valgrind log, stops.
+fail() {
+  echo "bench/instructions.sh: $1" >&2
+  cat "$work/valgrind.log" >&2
+  exit 1
 }
 
 per_request() {

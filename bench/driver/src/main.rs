@@ -428,19 +428,21 @@ fn rss(pid: u32) -> (u64, u64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
-/// CPU time (user + system, all threads) of a process, from /proc/PID/stat.
+/// The CPU time a process's threads have run so far: the sum of the first
+/// field (nanoseconds) of each `/proc/PID/task/TID/schedstat`, zero if
+/// unreadable. Exact to the nanosecond, where `/proc/PID/stat`'s utime and
+/// stime count 10 ms ticks.
 fn cpu_time(pid: u32) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the command name, which ends with the last ')'.
-    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // utime and stime are fields 14 and 15 of the line, 12 and 13 here.
-    let ticks: u64 = [11, 12]
-        .iter()
-        .filter_map(|&i| fields.get(i)?.parse::<u64>().ok())
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Duration::ZERO;
+    };
+    let nanos = tasks
+        .filter_map(|task| {
+            let stat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
+            stat.split_whitespace().next()?.parse::<u64>().ok()
+        })
         .sum();
-    // USER_HZ is 100 on Linux.
-    Duration::from_millis(ticks * 10)
+    Duration::from_nanos(nanos)
 }
 
 fn threads(pid: u32) -> u64 {

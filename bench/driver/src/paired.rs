@@ -2,11 +2,11 @@
 //! between them in short alternating slices (A B, B A, A B, ...), so that
 //! the two slices of a pair see the same machine.
 //!
-//! Each slice also records the loaded server's own CPU time (the sum of its
-//! threads' run time, in nanoseconds, from `/proc/PID/task/*/schedstat`),
-//! so that a pair gives a second ratio: CPU per request. Throughput falls
-//! when a neighbour takes the CPU away; CPU per request moves much less,
-//! and shows what each server's work costs.
+//! Each slice also records the loaded server's own CPU time (`cpu_time`:
+//! all its threads, to the nanosecond), so that a pair gives a second
+//! ratio: CPU per request. Throughput falls when a neighbour takes the CPU
+//! away; CPU per request moves much less, and shows what each server's work
+//! costs.
 //!
 //! The rounds of the main table run each server for a whole phase (two
 //! seconds, after a start and a warm-up) and then the other: on a shared
@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use crate::{RunRequest, check, connect, expected_run_answer, one_shot, read_answer};
+use crate::{RunRequest, check, connect, cpu_time, expected_run_answer, one_shot, read_answer};
 
 /// How the clients talk to the servers.
 #[derive(Clone, Copy)]
@@ -98,11 +98,11 @@ pub(crate) fn ratios(
         .collect();
     // run[s]: each server's CPU time when slice s began.
     let mut run = Vec::with_capacity(slices + 1);
-    run.push(pids.map(run_time));
+    run.push(pids.map(cpu_time));
     for s in 1..=slices {
         std::thread::sleep(slice);
         current.store(s, Ordering::Relaxed);
-        run.push(pids.map(run_time));
+        run.push(pids.map(cpu_time));
     }
     for worker in workers {
         worker
@@ -112,7 +112,7 @@ pub(crate) fn ratios(
     let count = |s: usize| counts[s].load(Ordering::Relaxed) as f64;
     let cpu = |s: usize| {
         let t = target(s);
-        run[s + 1][t].saturating_sub(run[s][t]) as f64 / count(s)
+        run[s + 1][t].saturating_sub(run[s][t]).as_secs_f64() / count(s)
     };
     // The slices of pair p, server 0's first.
     let pair = |p: usize| {
@@ -133,20 +133,6 @@ pub(crate) fn ratios(
         throughput,
         cpu_per_request,
     })
-}
-
-/// The CPU time a process's threads have run so far, in nanoseconds: the
-/// first field of each `/proc/PID/task/TID/schedstat` (0 if unreadable).
-pub(crate) fn run_time(pid: u32) -> u64 {
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return 0;
-    };
-    tasks
-        .filter_map(|task| {
-            let stat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
-            stat.split_whitespace().next()?.parse::<u64>().ok()
-        })
-        .sum()
 }
 
 #[cfg(test)]
