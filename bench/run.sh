@@ -13,7 +13,7 @@
 #     `rustup target add`; where that target cannot be had (no network, say),
 #     with `-C target-feature=+crt-static` on the host's glibc instead, and
 #     the table says which;
-#   * bench/reverse-pool: the reverse action without `inline`, measured in
+#   * bench/actions (reverse-pool): the reverse action without `inline`, measured in
 #     the keep-alive phase only (what a sync action costs on the blocking
 #     pool under concurrency).
 # Then runs bench/driver (`whisk-bench`), which starts each server in turn
@@ -34,7 +34,7 @@ echo "== building (release) in $target" >&2
 CARGO_TARGET_DIR="$target" cargo build --quiet --release --example reverse
 CARGO_TARGET_DIR="$target" cargo build --quiet --release \
   --manifest-path bench/Cargo.toml -p whisk-bench-baseline -p whisk-bench-driver \
-  -p whisk-bench-reverse-pool
+  -p whisk-bench-actions
 # The static builds: musl, as shipped, or else static glibc.
 musl=x86_64-unknown-linux-musl
 if timeout 120 rustup target add "$musl" >/dev/null 2>&1; then

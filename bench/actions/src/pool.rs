@@ -3,21 +3,10 @@
 //! on tokio's blocking pool. `bench/run.sh` measures it in the keep-alive
 //! phase only, to show what `inline` saves.
 
-use serde::{Deserialize, Serialize};
-
-#[derive(Deserialize)]
-struct Params {
-    payload: String,
-}
-
-#[derive(Serialize)]
-struct Reversed {
-    reversed: String,
-}
+mod reverse;
+use reverse::{Params, Reversed};
 
 #[whisk::action]
 fn reverse(p: Params) -> Result<Reversed, whisk::Error> {
-    Ok(Reversed {
-        reversed: p.payload.chars().rev().collect(),
-    })
+    Ok(Reversed::of(&p.payload))
 }
