@@ -150,6 +150,52 @@ fn a_partial_line_is_finished_before_the_sentinel() {
     assert_eq!(logs.stderr, format!("partial err\n{SENTINEL}\n"));
 }
 
+/// An action that calls `exit`: the lines it printed just before are not
+/// lost in the runtime's log pipes (the `atexit` handler forwards them).
+#[test]
+fn what_an_action_prints_before_it_exits_is_not_lost() {
+    use std::io::{Read, Write};
+    let server = tricks();
+    let body = json!({"value": {"do": "exit"}}).to_string();
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    write!(
+        stream,
+        "POST /run HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    assert!(answer.is_empty(), "{}", String::from_utf8_lossy(&answer));
+    // The connection closed as the process exited: the SIGTERM of `stop`
+    // comes too late to change its status.
+    let logs = server.stop();
+    assert_eq!(logs.status.code(), Some(3));
+    assert_eq!(logs.stdout, "last words\n");
+    assert_eq!(logs.stderr, "last error\n");
+}
+
+/// Output of a long activation reaches the real stdout while it runs (the
+/// pump forwards it 10 ms after it comes), not only when it ends.
+#[test]
+fn a_long_activation_logs_while_it_runs() {
+    let server = tricks();
+    let slow = server.run_in_background(json!({"do": "sleep", "ms": 1500}));
+    let started = std::time::Instant::now();
+    while !server.stdout.text().contains("sleeping 1500 ms") {
+        assert!(
+            started.elapsed() < Duration::from_millis(1000),
+            "not forwarded while the activation runs"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(server.stdout.text(), "sleeping 1500 ms\n");
+    let r = slow.join().unwrap();
+    assert_eq!((r.status, r.json()), (200, json!({"slept": 1500})));
+    let logs = server.stop();
+    assert_eq!(logs.stdout, format!("sleeping 1500 ms\n{SENTINEL}\n"));
+}
+
 #[test]
 fn context_carries_metadata_deadline_as_string_or_number_and_unknown_keys() {
     let server = Server::start(

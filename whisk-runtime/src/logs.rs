@@ -4,22 +4,35 @@
 //! on Kubernetes the sentinel must be alone on its line. A user's
 //! `print!("no newline")` would glue the sentinel to its text, and nothing in
 //! Rust's `Stdout` tells whether the last byte written was a newline. So at
-//! start-up the runtime puts a pipe in front of fd 1 and fd 2 and a small pump
-//! thread forwards every byte to the real streams as it comes, remembering
-//! whether each stream stands at the start of a line. At the end of an
-//! activation the activation itself, under the same lock, drains what is
-//! left in the pipes, adds `\n` where a line is unfinished, and writes the
-//! tail (the sentinel, or in exec mode the result line) in one `write`: no
-//! round trip to the pump thread. When the pipes cannot be set up the tails
-//! are written directly.
+//! start-up the runtime puts a pipe in front of fd 1 and fd 2, and forwards
+//! every byte to the real streams, remembering whether each stream stands at
+//! the start of a line. At the end of an activation the activation itself,
+//! under a lock, drains what is left in the pipes, adds `\n` where a line is
+//! unfinished, and writes the tail (the sentinel, or in exec mode the result
+//! line) in one `write`: no round trip to another thread. When the pipes
+//! cannot be set up the tails are written directly.
+//!
+//! A small pump thread empties the pipes during long or chatty activations,
+//! but not the moment output comes: woken by output, it waits [`DEFER`] and
+//! then forwards whatever the pipes hold. Most activations end sooner and
+//! drain their own output, so an action that prints a line per activation
+//! does not wake the pump thread each time. (It did: in the keep-alive
+//! benchmark, `bench/actions/src/print.rs`, that cost half again the
+//! server's CPU per request.) The pipes are enlarged to [`PIPE_SIZE`] where
+//! the kernel allows it, so that a writer blocks on a full pipe only past
+//! 100 MB/s of logs (6.4 MB/s with the kernel's default 64 KiB). Output
+//! still in a pipe when the process calls `exit` is forwarded by an `atexit`
+//! handler.
 //!
 //! The pump thread is the runtime's one helper thread: it also serves a
 //! [`Watch`], the HTTP transport's busy responder (`busy.rs`), so that
 //! start-up spawns one thread, not two.
 
 use std::io::{self, Write};
+use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 /// The line OpenWhisk waits for on both streams after each activation.
 pub(crate) const SENTINEL: &[u8] = b"XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX\n";
@@ -37,6 +50,14 @@ pub(crate) enum Tail<'a> {
 }
 
 static PUMP: OnceLock<Option<Pump>> = OnceLock::new();
+
+/// How long output may wait in the pipes once the pump thread has seen it.
+const DEFER: Duration = Duration::from_millis(10);
+
+/// The capacity asked for each pipe (`F_SETPIPE_SZ`; 1 MiB is the most an
+/// unprivileged process gets by default). Pages are only used while they
+/// hold output.
+const PIPE_SIZE: libc::c_int = 1 << 20;
 
 /// More work for the helper thread: a descriptor to wait on besides the
 /// pipes, and what to do when it is ready.
@@ -57,6 +78,12 @@ pub(crate) fn install(watch: Option<Arc<dyn Watch>>) -> io::Result<()> {
     let mut started = Ok(());
     PUMP.get_or_init(|| {
         let streams = Pump::divert().ok().map(|s| Arc::new(Mutex::new(s)));
+        if streams.is_some() {
+            // SAFETY: registers a function with no arguments that never
+            // unwinds. If registration fails, output is still forwarded by
+            // every path but an action's own call to `exit`.
+            unsafe { libc::atexit(drain_at_exit) };
+        }
         if streams.is_some() || watch.is_some() {
             let shared = streams.clone();
             started = std::thread::Builder::new()
@@ -98,6 +125,12 @@ pub(crate) fn drain() {
     }
 }
 
+/// [`drain`] when the process exits through `exit`, e.g. an action calling
+/// `std::process::exit`: what it printed last is not lost in the pipes.
+extern "C" fn drain_at_exit() {
+    drain();
+}
+
 /// The two diverted streams. Whoever holds the lock (the pump thread when the
 /// action writes, or the activation when it ends) drains the pipes into the
 /// real streams, so the end of an activation never waits for another thread.
@@ -126,11 +159,11 @@ impl Pump {
         // SAFETY: `fds` is a valid array of two pollfd structs; no timeout.
         let ready = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 0) };
         for ((stream, tail), fd) in streams.iter_mut().zip([out, err]).zip(&fds) {
-            // On a poll error, read anyway. The buffer is made only when
-            // there is something to read: zeroing it on every activation
-            // cost more than the rest of this function.
+            // On a poll error, read anyway. The buffer is left
+            // uninitialized: zeroing it cost more than the rest of this
+            // function.
             if ready < 0 || fd.revents != 0 {
-                stream.forward(&mut [0u8; 16 * 1024]);
+                stream.forward(&mut [MaybeUninit::uninit(); 16 * 1024]);
             }
             stream.finish(tail, finish_lines);
         }
@@ -159,6 +192,10 @@ impl Stream {
         let real = unsafe { OwnedFd::from_raw_fd(real) };
         let (read, write) = pipe()?;
         set_nonblocking(&read)?;
+        // SAFETY: F_SETPIPE_SZ on a pipe we own. On failure (a lower
+        // `pipe-max-size`, or the user's pipe pages used up) the pipe keeps
+        // its 64 KiB: a chatty action then waits for the pump sooner.
+        unsafe { libc::fcntl(write.as_raw_fd(), libc::F_SETPIPE_SZ, PIPE_SIZE) };
         Ok(Stream {
             fd,
             real,
@@ -179,16 +216,24 @@ impl Stream {
     }
 
     /// Forwards whatever the pipe holds right now.
-    fn forward(&mut self, buf: &mut [u8]) {
+    fn forward(&mut self, buf: &mut [MaybeUninit<u8>]) {
         while self.open {
             // SAFETY: reading into a buffer we own, from a descriptor we own.
             let n =
                 unsafe { libc::read(self.read.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
             match n {
                 n if n > 0 => {
-                    let chunk = &buf[..n as usize];
+                    // SAFETY: `read` initialized the first `n` bytes.
+                    let chunk =
+                        unsafe { std::slice::from_raw_parts(buf.as_ptr().cast(), n as usize) };
                     write_all(self.real.as_raw_fd(), chunk);
                     self.at_line_start = chunk.ends_with(b"\n");
+                    if chunk.len() < buf.len() {
+                        // A pipe's `read` returns all it holds, up to the
+                        // buffer's size: it is empty now, no need for a
+                        // `read` that says so.
+                        return;
+                    }
                 }
                 0 => self.open = false,
                 _ => match io::Error::last_os_error().kind() {
@@ -219,9 +264,8 @@ impl Stream {
     }
 }
 
-/// The helper thread: forwards the action's output as it comes, so a chatty
-/// action never fills the pipes between two activations, and serves the
-/// watch.
+/// The helper thread: forwards the action's output [`DEFER`] after it comes,
+/// so a chatty action never fills the pipes, and serves the watch.
 fn helper_loop(streams: Option<&Mutex<[Stream; 2]>>, watch: Option<&dyn Watch>) {
     // The write ends now live on fds 1 and 2; drop our extra copies so that
     // the pipes report EOF if those are ever closed.
@@ -230,17 +274,23 @@ fn helper_loop(streams: Option<&Mutex<[Stream; 2]>>, watch: Option<&dyn Watch>) 
             stream.write = None;
         }
     }
-    let mut buf = vec![0u8; 64 * 1024];
+    let mut buf = vec![MaybeUninit::uninit(); 64 * 1024];
+    // When output has been seen: by when it is forwarded. Until then the
+    // pipes are left out of the `poll`, which would return at once.
+    let mut due: Option<Instant> = None;
     loop {
-        let [out, err] = match streams {
-            Some(streams) => {
+        let [out, err] = match (streams, due) {
+            (Some(streams), None) => {
                 let streams = lock(streams);
                 [poll_fd(&streams[0]), poll_fd(&streams[1])]
             }
-            None => [pollin(-1), pollin(-1)],
+            _ => [pollin(-1), pollin(-1)],
         };
-        let (watched, timeout) = watch.map_or((-1, -1), Watch::next_wait);
-        if out.fd < 0 && err.fd < 0 && watched < 0 {
+        let (watched, mut timeout) = watch.map_or((-1, -1), Watch::next_wait);
+        if let Some(due) = due {
+            let left = millis_until(due);
+            timeout = if timeout < 0 { left } else { timeout.min(left) };
+        } else if out.fd < 0 && err.fd < 0 && watched < 0 {
             return; // Both streams were closed for good, nothing to watch.
         }
         let mut fds = [out, err, pollin(watched)];
@@ -252,11 +302,11 @@ fn helper_loop(streams: Option<&Mutex<[Stream; 2]>>, watch: Option<&dyn Watch>) 
         }
         if let Some(streams) = streams {
             if fds[..2].iter().any(|fd| fd.revents != 0) {
-                let mut streams = lock(streams);
-                for (stream, fd) in streams.iter_mut().zip(&fds) {
-                    if fd.revents != 0 {
-                        stream.forward(&mut buf);
-                    }
+                due = Some(Instant::now() + DEFER);
+            } else if due.is_some_and(|due| Instant::now() >= due) {
+                due = None;
+                for stream in lock(streams).iter_mut() {
+                    stream.forward(&mut buf);
                 }
             }
         }
@@ -264,6 +314,15 @@ fn helper_loop(streams: Option<&Mutex<[Stream; 2]>>, watch: Option<&dyn Watch>) 
             watch.woken(fds[2].revents != 0);
         }
     }
+}
+
+/// Milliseconds from now until `due`, rounded up (for `poll`).
+fn millis_until(due: Instant) -> i32 {
+    let left = due.saturating_duration_since(Instant::now());
+    left.as_micros()
+        .div_ceil(1000)
+        .try_into()
+        .unwrap_or(i32::MAX)
 }
 
 /// The two streams, whoever else panicked holding them.
