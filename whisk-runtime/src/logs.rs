@@ -28,7 +28,7 @@
 //! [`Watch`], the HTTP transport's busy responder (`busy.rs`), so that
 //! start-up spawns one thread, not two.
 
-use std::io::{self, Write};
+use std::io::{self, IoSlice, Write};
 use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -159,13 +159,18 @@ impl Pump {
         // SAFETY: `fds` is a valid array of two pollfd structs; no timeout.
         let ready = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 0) };
         for ((stream, tail), fd) in streams.iter_mut().zip([out, err]).zip(&fds) {
+            let end = End {
+                tail,
+                finish_line: finish_lines,
+            };
             // On a poll error, read anyway. The buffer is left
             // uninitialized: zeroing it cost more than the rest of this
             // function.
             if ready < 0 || fd.revents != 0 {
-                stream.forward(&mut [MaybeUninit::uninit(); 16 * 1024]);
+                stream.forward(&mut [MaybeUninit::uninit(); 16 * 1024], Some(end));
+            } else {
+                stream.write(&[], end);
             }
-            stream.finish(tail, finish_lines);
         }
     }
 }
@@ -215,8 +220,10 @@ impl Stream {
         Ok(())
     }
 
-    /// Forwards whatever the pipe holds right now.
-    fn forward(&mut self, buf: &mut [MaybeUninit<u8>]) {
+    /// Forwards whatever the pipe holds right now, then `end` if given: in
+    /// the same `write` as the last chunk read, the usual case being one
+    /// chunk (a line or a few) and one `writev`.
+    fn forward(&mut self, buf: &mut [MaybeUninit<u8>], end: Option<End<'_>>) {
         while self.open {
             // SAFETY: reading into a buffer we own, from a descriptor we own.
             let n =
@@ -226,42 +233,59 @@ impl Stream {
                     // SAFETY: `read` initialized the first `n` bytes.
                     let chunk =
                         unsafe { std::slice::from_raw_parts(buf.as_ptr().cast(), n as usize) };
-                    write_all(self.real.as_raw_fd(), chunk);
-                    self.at_line_start = chunk.ends_with(b"\n");
+                    // A pipe's `read` returns all it holds, up to the
+                    // buffer's size: a shorter one emptied it, and no `read`
+                    // is needed to say so.
                     if chunk.len() < buf.len() {
-                        // A pipe's `read` returns all it holds, up to the
-                        // buffer's size: it is empty now, no need for a
-                        // `read` that says so.
-                        return;
+                        return self.write(chunk, end.unwrap_or(End::NONE));
                     }
+                    self.write(chunk, End::NONE);
                 }
                 0 => self.open = false,
                 _ => match io::Error::last_os_error().kind() {
                     io::ErrorKind::Interrupted => continue,
-                    _ => return, // WouldBlock: the pipe is empty.
+                    _ => break, // WouldBlock: the pipe is empty.
                 },
             }
         }
+        if let Some(end) = end {
+            self.write(&[], end);
+        }
     }
 
-    fn finish(&mut self, tail: &[u8], finish_line: bool) {
-        if finish_line && !self.at_line_start {
-            if tail.is_empty() {
-                write_all(self.real.as_raw_fd(), b"\n");
-            } else {
-                let mut line = Vec::with_capacity(tail.len() + 1);
-                line.push(b'\n');
-                line.extend_from_slice(tail);
-                write_all(self.real.as_raw_fd(), &line);
-            }
+    /// Writes `chunk` of the action's output, then `end`, in one call.
+    fn write(&mut self, chunk: &[u8], end: End<'_>) {
+        if !chunk.is_empty() {
+            self.at_line_start = chunk.ends_with(b"\n");
+        }
+        let line_break: &[u8] = if end.finish_line && !self.at_line_start {
             self.at_line_start = true;
-        } else if !tail.is_empty() {
-            write_all(self.real.as_raw_fd(), tail);
+            b"\n"
+        } else {
+            b""
+        };
+        if !end.tail.is_empty() {
+            self.at_line_start = end.tail.ends_with(b"\n");
         }
-        if !tail.is_empty() {
-            self.at_line_start = tail.ends_with(b"\n");
-        }
+        write_all(self.real.as_raw_fd(), [chunk, line_break, end.tail]);
     }
+}
+
+/// What ends a stream's output for an activation.
+#[derive(Clone, Copy)]
+struct End<'a> {
+    /// Written last.
+    tail: &'a [u8],
+    /// Whether a line left unfinished gets its `\n` first.
+    finish_line: bool,
+}
+
+impl End<'_> {
+    /// Nothing: output forwarded in the middle of an activation.
+    const NONE: End<'static> = End {
+        tail: b"",
+        finish_line: false,
+    };
 }
 
 /// The helper thread: forwards the action's output [`DEFER`] after it comes,
@@ -306,7 +330,7 @@ fn helper_loop(streams: Option<&Mutex<[Stream; 2]>>, watch: Option<&dyn Watch>) 
             } else if due.is_some_and(|due| Instant::now() >= due) {
                 due = None;
                 for stream in lock(streams).iter_mut() {
-                    stream.forward(&mut buf);
+                    stream.forward(&mut buf, None);
                 }
             }
         }
@@ -369,21 +393,34 @@ fn set_nonblocking(fd: &OwnedFd) -> io::Result<()> {
     Ok(())
 }
 
-/// Writes all of `bytes`, retrying short writes and EINTR, and waiting when
+/// Writes all of `parts`, in order, in one `write` or `writev` when the
+/// stream takes it all, retrying short writes and EINTR, and waiting when
 /// the stream is full: the real stdout and stderr are shared with the parent,
 /// which may have left them non-blocking, and a full pipe must not lose
 /// lines. Other errors (a closed stream) drop the bytes: logs must never kill
 /// the action.
-fn write_all(fd: RawFd, mut bytes: &[u8]) {
-    while !bytes.is_empty() {
-        // SAFETY: writing from a live slice to a descriptor.
-        let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
-        if n > 0 {
-            bytes = &bytes[n as usize..];
+fn write_all(fd: RawFd, parts: [&[u8]; 3]) {
+    let mut slices = [IoSlice::new(&[]); 3];
+    let mut n = 0;
+    for part in parts.into_iter().filter(|part| !part.is_empty()) {
+        slices[n] = IoSlice::new(part);
+        n += 1;
+    }
+    let mut slices = &mut slices[..n];
+    while !slices.is_empty() {
+        let written = match slices {
+            // SAFETY: writing from a live slice to a descriptor.
+            [one] => unsafe { libc::write(fd, one.as_ptr().cast(), one.len()) },
+            // SAFETY: `IoSlice` is ABI-compatible with `iovec` on Unix; at
+            // most three of them, all live.
+            _ => unsafe { libc::writev(fd, slices.as_ptr().cast(), slices.len() as libc::c_int) },
+        };
+        if written > 0 {
+            IoSlice::advance_slices(&mut slices, written as usize);
             continue;
         }
         match io::Error::last_os_error().kind() {
-            _ if n == 0 => return,
+            _ if written == 0 => return,
             io::ErrorKind::Interrupted => {}
             io::ErrorKind::WouldBlock => {
                 let mut writable = libc::pollfd {
