@@ -131,9 +131,10 @@ extern "C" fn drain_at_exit() {
     drain();
 }
 
-/// The two diverted streams. Whoever holds the lock (the pump thread when the
-/// action writes, or the activation when it ends) drains the pipes into the
-/// real streams, so the end of an activation never waits for another thread.
+/// The two diverted streams. Whoever holds the lock (the pump thread
+/// [`DEFER`] after the action writes, or the activation when it ends) drains
+/// the pipes into the real streams, so the end of an activation never waits
+/// for another thread, and output keeps its order.
 struct Pump {
     streams: Arc<Mutex<[Stream; 2]>>,
 }
