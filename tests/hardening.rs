@@ -572,14 +572,31 @@ fn with_descriptors(limit: u64) -> Option<(Option<i32>, String, String)> {
             Ok(())
         });
     }
+    let dir = TempDir::new();
+    let port_file = dir.0.join("port");
+    command.env("WHISK_PORT_FILE", &port_file);
     let mut child = command.spawn().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(3);
+    // Started: it answers HTTP, or it has lived 3 s since it wrote its
+    // port (with one descriptor too few to accept a connection it backs off
+    // and keeps serving). The port is written before the runtime that fails
+    // here is built; a failure exits within milliseconds.
+    let spawned = Instant::now();
+    let mut listening = None;
     while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            child.kill().unwrap();
-            child.wait().unwrap();
-            return None;
+        if let Ok(port) = std::fs::read_to_string(&port_file) {
+            let since = *listening.get_or_insert_with(Instant::now);
+            if answers_http(port.trim().parse().unwrap())
+                || since.elapsed() > Duration::from_secs(3)
+            {
+                child.kill().unwrap();
+                child.wait().unwrap();
+                return None;
+            }
         }
+        assert!(
+            spawned.elapsed() < Duration::from_secs(20),
+            "{limit} descriptors: did not start listening in 20 s"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
     let output = child.wait_with_output().unwrap();
@@ -589,6 +606,18 @@ fn with_descriptors(limit: u64) -> Option<(Option<i32>, String, String)> {
         text(output.stdout),
         text(output.stderr),
     ))
+}
+
+/// Whether a server on `port` answers a request with an HTTP status line.
+fn answers_http(port: u16) -> bool {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+    let mut answer = Vec::new();
+    let _ = stream.write_all(b"GET / HTTP/1.0\r\n\r\n");
+    let _ = stream.read_to_end(&mut answer);
+    answer.starts_with(b"HTTP/1.1 ")
 }
 
 /// Out of file descriptors at start-up, at every point before the server
