@@ -5,7 +5,7 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::net::{Shutdown, TcpStream};
+use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -28,20 +28,6 @@ fn echo() -> Server {
 }
 
 /// Writes raw bytes, then reads the whole response (the server closes).
-fn raw_exchange(port: u16, bytes: &[u8], half_close: bool) -> Vec<u8> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    stream.write_all(bytes).unwrap();
-    if half_close {
-        stream.shutdown(Shutdown::Write).unwrap();
-    }
-    let mut response = Vec::new();
-    let _ = stream.read_to_end(&mut response);
-    response
-}
-
 #[test]
 fn every_json_type_as_value() {
     let server = echo();

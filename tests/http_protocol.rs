@@ -154,18 +154,13 @@ fn a_partial_line_is_finished_before_the_sentinel() {
 /// lost in the runtime's log pipes (the `atexit` handler forwards them).
 #[test]
 fn what_an_action_prints_before_it_exits_is_not_lost() {
-    use std::io::{Read, Write};
     let server = tricks();
     let body = json!({"value": {"do": "exit"}}).to_string();
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
-    write!(
-        stream,
+    let request = format!(
         "POST /run HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
-    )
-    .unwrap();
-    let mut answer = Vec::new();
-    let _ = stream.read_to_end(&mut answer);
+    );
+    let answer = raw_exchange(server.port, request.as_bytes(), false);
     assert!(answer.is_empty(), "{}", String::from_utf8_lossy(&answer));
     // The connection closed as the process exited: the SIGTERM of `stop`
     // comes too late to change its status.

@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::net::{Shutdown, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -326,6 +326,23 @@ pub fn request(port: u16, method: &str, path: &str, body: &[u8]) -> Response {
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).expect("read the response");
     parse_response(&raw)
+}
+
+/// Sends `bytes` on a new connection (half-closing it after them if
+/// `half_close`) and returns everything the server sends back before it
+/// closes the connection, or within 10 s.
+pub fn raw_exchange(port: u16, bytes: &[u8], half_close: bool) -> Vec<u8> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream.write_all(bytes).unwrap();
+    if half_close {
+        stream.shutdown(Shutdown::Write).unwrap();
+    }
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    response
 }
 
 pub fn parse_response(raw: &[u8]) -> Response {
