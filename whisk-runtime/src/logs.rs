@@ -168,7 +168,7 @@ impl Pump {
             // uninitialized: zeroing it cost more than the rest of this
             // function.
             if ready < 0 || fd.revents != 0 {
-                stream.forward(&mut [MaybeUninit::uninit(); 16 * 1024], Some(end));
+                stream.forward(&mut [MaybeUninit::uninit(); 16 * 1024], end);
             } else {
                 stream.write(&[], end);
             }
@@ -221,10 +221,10 @@ impl Stream {
         Ok(())
     }
 
-    /// Forwards whatever the pipe holds right now, then `end` if given: in
-    /// the same `write` as the last chunk read, the usual case being one
-    /// chunk (a line or a few) and one `writev`.
-    fn forward(&mut self, buf: &mut [MaybeUninit<u8>], end: Option<End<'_>>) {
+    /// Forwards whatever the pipe holds right now, then `end`: in the same
+    /// `write` as the last chunk read, the usual case being one chunk (a
+    /// line or a few) and one `writev`.
+    fn forward(&mut self, buf: &mut [MaybeUninit<u8>], end: End<'_>) {
         while self.open {
             // SAFETY: reading into a buffer we own, from a descriptor we own.
             let n =
@@ -238,7 +238,7 @@ impl Stream {
                     // buffer's size: a shorter one emptied it, and no `read`
                     // is needed to say so.
                     if chunk.len() < buf.len() {
-                        return self.write(chunk, end.unwrap_or(End::NONE));
+                        return self.write(chunk, end);
                     }
                     self.write(chunk, End::NONE);
                 }
@@ -249,12 +249,11 @@ impl Stream {
                 },
             }
         }
-        if let Some(end) = end {
-            self.write(&[], end);
-        }
+        self.write(&[], end);
     }
 
-    /// Writes `chunk` of the action's output, then `end`, in one call.
+    /// Writes `chunk` of the action's output, then `end`, in one call (none
+    /// when both are empty).
     fn write(&mut self, chunk: &[u8], end: End<'_>) {
         if !chunk.is_empty() {
             self.at_line_start = chunk.ends_with(b"\n");
@@ -282,7 +281,8 @@ struct End<'a> {
 }
 
 impl End<'_> {
-    /// Nothing: output forwarded in the middle of an activation.
+    /// Nothing: output forwarded in the middle of an activation. Writes no
+    /// bytes and leaves the line state as it is.
     const NONE: End<'static> = End {
         tail: b"",
         finish_line: false,
@@ -331,7 +331,7 @@ fn helper_loop(streams: Option<&Mutex<[Stream; 2]>>, watch: Option<&dyn Watch>) 
             } else if due.is_some_and(|due| Instant::now() >= due) {
                 due = None;
                 for stream in lock(streams).iter_mut() {
-                    stream.forward(&mut buf, None);
+                    stream.forward(&mut buf, End::NONE);
                 }
             }
         }
