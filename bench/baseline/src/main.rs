@@ -8,7 +8,7 @@
 //!   writes the sentinel line to stdout and to stderr before answering;
 //! * every answer is JSON with a `Content-Length`;
 //! * with `BASELINE_PRINT=1` in its environment, `/run` also prints the
-//!   line `bench/reverse-print` prints (`reversing N bytes`) to stdout, for
+//!   line `bench/actions/src/print.rs` prints (`reversing N bytes`) to stdout, for
 //!   the benchmark of actions that log;
 //! * it listens on `WHISK_HOST`:`WHISK_PORT` (default `0.0.0.0:8080`) and,
 //!   like whisk, writes the bound port to `WHISK_PORT_FILE` when it is set.
@@ -54,7 +54,7 @@ fn error(message: &str) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({ "error": message })).unwrap_or_default()
 }
 
-/// Whether `/run` prints a line, as `bench/reverse-print` does.
+/// Whether `/run` prints a line, as `bench/actions/src/print.rs` does.
 static PRINT: std::sync::LazyLock<bool> =
     std::sync::LazyLock::new(|| std::env::var_os("BASELINE_PRINT").is_some_and(|v| v == "1"));
 
