@@ -77,7 +77,8 @@ pub(crate) trait Watch: Send + Sync {
 pub(crate) fn install(watch: Option<Arc<dyn Watch>>) -> io::Result<()> {
     let mut started = Ok(());
     PUMP.get_or_init(|| {
-        let streams = Pump::divert().ok().map(|s| Arc::new(Mutex::new(s)));
+        let diverted = Pump::divert().ok();
+        let streams = diverted.as_ref().map(|(streams, _)| Arc::clone(streams));
         if streams.is_some() {
             // SAFETY: registers a function with no arguments that never
             // unwinds. If registration fails, output is still forwarded by
@@ -91,7 +92,7 @@ pub(crate) fn install(watch: Option<Arc<dyn Watch>>) -> io::Result<()> {
                 .spawn(move || helper_loop(shared.as_deref(), watch.as_deref()))
                 .map(drop);
         }
-        streams.map(|streams| Pump { streams })
+        diverted.map(|(streams, output)| Pump { streams, output })
     });
     started
 }
@@ -137,37 +138,52 @@ extern "C" fn drain_at_exit() {
 /// for another thread, and output keeps its order.
 struct Pump {
     streams: Arc<Mutex<[Stream; 2]>>,
+    /// An epoll instance watching both pipes: which of them hold output.
+    output: OwnedFd,
 }
 
 impl Pump {
-    /// Puts a pipe in front of stdout and stderr each.
-    fn divert() -> io::Result<[Stream; 2]> {
+    /// Puts a pipe in front of stdout and stderr each, and an epoll
+    /// instance on the pipes.
+    fn divert() -> io::Result<(Arc<Mutex<[Stream; 2]>>, OwnedFd)> {
         let out = Stream::divert(libc::STDOUT_FILENO)?;
         let err = Stream::divert(libc::STDERR_FILENO)?;
-        // Both pipes are ready: only now swap them in, so a failure above
+        let output = watch_input([&out.read, &err.read])?;
+        // All is ready: only now swap the pipes in, so a failure above
         // leaves the real streams untouched.
         out.swap_in()?;
         err.swap_in()?;
-        Ok([out, err])
+        Ok((Arc::new(Mutex::new([out, err])), output))
     }
 
     /// Forwards what the action wrote, finishes its lines, writes the tails.
     fn finish(&self, out: &[u8], err: &[u8], finish_lines: bool) {
         let mut streams = lock(&self.streams);
-        // One `poll` tells which pipes hold output (usually neither), rather
-        // than a `read` on each that finds nothing.
-        let mut fds = [poll_fd(&streams[0]), poll_fd(&streams[1])];
-        // SAFETY: `fds` is a valid array of two pollfd structs; no timeout.
-        let ready = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 0) };
-        for ((stream, tail), fd) in streams.iter_mut().zip([out, err]).zip(&fds) {
+        // Which pipes hold output (usually neither): one `epoll_wait` with
+        // no timeout. When neither does, it costs what a system call that
+        // does nothing costs; a `poll` of the two pipes costs half as much
+        // again. The kernel marks a pipe ready within the writer's own
+        // `write`, so all output written before the activation ended is
+        // seen.
+        let mut events = [libc::epoll_event { events: 0, u64: 0 }; 2];
+        // SAFETY: `events` is a valid array of two epoll_event structs; no
+        // timeout.
+        let ready = unsafe { libc::epoll_wait(self.output.as_raw_fd(), events.as_mut_ptr(), 2, 0) };
+        let has_output = |index: u64| {
+            ready < 0
+                || events[..ready as usize]
+                    .iter()
+                    .any(|event| event.u64 == index)
+        };
+        for (index, (stream, tail)) in streams.iter_mut().zip([out, err]).enumerate() {
             let end = End {
                 tail,
                 finish_line: finish_lines,
             };
-            // On a poll error, read anyway. The buffer is left
+            // On an epoll error, read anyway. The buffer is left
             // uninitialized: zeroing it cost more than the rest of this
             // function.
-            if ready < 0 || fd.revents != 0 {
+            if has_output(index as u64) {
                 stream.forward(&mut [MaybeUninit::uninit(); 16 * 1024], end);
             } else {
                 stream.write(&[], end);
@@ -371,6 +387,37 @@ fn pollin(fd: RawFd) -> libc::pollfd {
         events: libc::POLLIN,
         revents: 0,
     }
+}
+
+/// An epoll instance that reports input on `fds` (level-triggered, each
+/// event's `u64` being its index in `fds`).
+fn watch_input(fds: [&OwnedFd; 2]) -> io::Result<OwnedFd> {
+    // SAFETY: epoll_create1 returns a new descriptor, or -1.
+    let epoll = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+    if epoll < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `epoll` was just created and is owned by nobody else.
+    let epoll = unsafe { OwnedFd::from_raw_fd(epoll) };
+    for (index, fd) in fds.into_iter().enumerate() {
+        let mut event = libc::epoll_event {
+            events: libc::EPOLLIN as u32,
+            u64: index as u64,
+        };
+        // SAFETY: adds a valid descriptor to a valid epoll instance.
+        let added = unsafe {
+            libc::epoll_ctl(
+                epoll.as_raw_fd(),
+                libc::EPOLL_CTL_ADD,
+                fd.as_raw_fd(),
+                &mut event,
+            )
+        };
+        if added < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(epoll)
 }
 
 fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
