@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::activation::{Outcome, encode};
+use crate::busy::Responder;
 use crate::context::Context;
 use crate::error::IntoErrorValue;
 
@@ -25,7 +26,7 @@ pub trait Action: sealed::Sealed + Send + Sync + 'static {
     type Params: DeserializeOwned;
 
     #[doc(hidden)]
-    fn invoke(&self, params: Self::Params, ctx: Context) -> Invocation;
+    fn invoke(&self, params: Self::Params, ctx: Context, here: Here<'_>) -> Invocation;
 
     /// Work to do once before the first activation (building shared state);
     /// `None` when the action is ready.
@@ -49,17 +50,39 @@ pub(crate) mod sealed {
 pub struct Invocation(pub(crate) Work);
 
 pub(crate) enum Work {
-    /// Already answered (e.g. the parameters did not decode).
+    /// Already answered: the parameters did not decode, or a sync function
+    /// ran in place ([`Here::run`]).
     Ready(Outcome),
     /// An async function's future, polled on the runtime.
     Future(Pin<Box<dyn Future<Output = Outcome> + Send>>),
-    /// A sync function. Without concurrency it runs on the server's thread;
-    /// with it, on the blocking pool so that it cannot stall the server,
-    /// unless `inline` (see [`SyncFn::inline`]).
-    Sync {
-        call: Box<dyn FnOnce() -> Outcome + Send>,
-        inline: bool,
-    },
+    /// A sync function for the blocking pool: activations may overlap, and
+    /// it must not stall the server (it is not [`SyncFn::inline`]).
+    Sync(Box<dyn FnOnce() -> Outcome + Send>),
+}
+
+/// Where [`Action::invoke`] is called: on the server's thread, and whether
+/// activations may overlap there. A sync function runs right away, inside
+/// [`Here::run`], unless they may and it is not [`SyncFn::inline`]: no box
+/// and no hop for the usual case.
+#[doc(hidden)]
+pub struct Here<'a> {
+    pub(crate) concurrent: bool,
+    /// Without concurrency in HTTP mode: refuses whatever arrives while a
+    /// sync function holds the thread (`busy.rs`).
+    pub(crate) responder: Option<&'a Responder>,
+}
+
+impl Here<'_> {
+    /// Runs a sync function on the server's thread, the busy responder
+    /// answering for it meanwhile when activations cannot overlap.
+    pub(crate) fn run(self, call: impl FnOnce() -> Outcome) -> Outcome {
+        let _window = if self.concurrent {
+            None
+        } else {
+            self.responder.map(Responder::enter)
+        };
+        call()
+    }
 }
 
 /// A synchronous action: `Fn(P, Context) -> Result<O, E>`. Made by [`sync_fn`].
@@ -139,12 +162,14 @@ where
 {
     type Params = P;
 
-    fn invoke(&self, params: P, ctx: Context) -> Invocation {
+    fn invoke(&self, params: P, ctx: Context, here: Here<'_>) -> Invocation {
+        if !here.concurrent || self.inline {
+            // One activation at a time, or overlapping activations of a
+            // quick function: run it right here; the others wait.
+            return Invocation::ready(here.run(|| encode((self.f)(params, ctx))));
+        }
         let f = Arc::clone(&self.f);
-        Invocation(Work::Sync {
-            call: Box::new(move || encode(f(params, ctx))),
-            inline: self.inline,
-        })
+        Invocation(Work::Sync(Box::new(move || encode(f(params, ctx)))))
     }
 }
 
@@ -193,7 +218,7 @@ where
 {
     type Params = P;
 
-    fn invoke(&self, params: P, ctx: Context) -> Invocation {
+    fn invoke(&self, params: P, ctx: Context, _: Here<'_>) -> Invocation {
         let future = (self.f)(params, ctx);
         Invocation(Work::Future(Box::pin(async move { encode(future.await) })))
     }

@@ -17,7 +17,7 @@ use serde::{Serialize, de::DeserializeOwned};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use crate::action::{Action, Invocation, Work};
+use crate::action::{Action, Here, Invocation, Work};
 use crate::busy::Responder;
 use crate::context::Context;
 use crate::error::IntoErrorValue;
@@ -582,13 +582,18 @@ impl<A: Action> Core<A> {
     }
 
     /// Decodes the parameters (`params`) and calls the action, inside the
-    /// activation's span. Not async: the parameters never cross an
-    /// `.await`, so they need not be `Send`.
+    /// activation's span: a sync function that runs on the server's thread
+    /// runs to its end here ([`Here`]). Not async: the parameters never
+    /// cross an `.await`, so they need not be `Send`.
     fn start(&self, params: impl FnOnce() -> Result<A::Params, Outcome>, ctx: Context) -> Started {
         let span = trace::activation(ctx.activation_id());
+        let here = Here {
+            concurrent: self.concurrent,
+            responder: self.responder.as_ref(),
+        };
         let invoke = || {
             catch_unwind(AssertUnwindSafe(|| match params() {
-                Ok(params) => self.action.invoke(params, ctx),
+                Ok(params) => self.action.invoke(params, ctx, here),
                 Err(outcome) => Invocation::ready(outcome),
             }))
         };
@@ -612,7 +617,7 @@ impl<A: Action> Core<A> {
                 Ok(outcome) => outcome,
                 Err(panic) => panicked(panic),
             },
-            Work::Sync { call, .. } => {
+            Work::Sync(call) => {
                 // Overlapping activations: a slow sync action must not hold
                 // the server's thread.
                 let call = move || span.in_scope(|| catch_unwind(AssertUnwindSafe(call)));
@@ -630,26 +635,12 @@ impl<A: Action> Core<A> {
         }
     }
 
-    /// Finishes a started activation here and now when that needs no
-    /// waiting: an answer, or a sync function that runs in place. `Err`
-    /// gives it back otherwise.
+    /// The outcome of a started activation when it needs no waiting (an
+    /// answer, or a sync function that ran in place); `Err` gives it back
+    /// otherwise.
     fn complete_now(&self, Started { span, work }: Started) -> Result<Outcome, Started> {
         match work {
             Work::Ready(outcome) => Ok(outcome),
-            Work::Sync { call, inline } if !self.concurrent || inline => {
-                // One activation at a time: run it right here, with no hop
-                // to another thread, while the busy responder (HTTP)
-                // refuses whatever arrives meanwhile. Or overlapping
-                // activations of a quick function (`SyncFn::inline`): run
-                // it here too; the others wait for it.
-                let _window = if self.concurrent {
-                    None
-                } else {
-                    self.responder.as_ref().map(Responder::enter)
-                };
-                let result = span.in_scope(|| catch_unwind(AssertUnwindSafe(call)));
-                Ok(result.unwrap_or_else(panicked))
-            }
             work => Err(Started { span, work }),
         }
     }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
-use crate::action::{Action, Invocation, Preparation, sealed};
+use crate::action::{Action, Here, Invocation, Preparation, sealed};
 use crate::activation::{Kind, Outcome};
 use crate::context::Context;
 use crate::error::IntoErrorValue;
@@ -175,9 +175,9 @@ where
 {
     type Params = A::Params;
 
-    fn invoke(&self, params: A::Params, ctx: Context) -> Invocation {
+    fn invoke(&self, params: A::Params, ctx: Context, here: Here<'_>) -> Invocation {
         match self.action.get() {
-            Some(action) => action.invoke(params, ctx),
+            Some(action) => action.invoke(params, ctx, here),
             // The core prepares the action before any activation.
             None => Invocation::ready(Outcome::error(
                 Kind::DeveloperError,
