@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use libfuzzer_sys::fuzz_target;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use whisk_runtime::__bench::BenchCore;
+use whisk_runtime::__bench::{BenchCore, Bytes};
 use whisk_runtime::{Action, Context, async_fn, sync_fn};
 
 #[derive(Deserialize)]
@@ -37,7 +37,7 @@ fn runtime() -> &'static tokio::runtime::Runtime {
 fn check<A: Action>(action: A, data: &[u8]) {
     // Concurrency on: no `__OW_*` export, which is process-global.
     let core = BenchCore::new(action, true);
-    let (status, body) = runtime().block_on(core.run_envelope(data));
+    let (status, body) = runtime().block_on(core.run_envelope(&Bytes::copy_from_slice(data)));
     assert!(matches!(status, 200 | 400 | 502), "status {status}");
     let value: Value = serde_json::from_slice(&body).expect("the body is JSON");
     assert!(value.is_object() || value.is_array(), "body {value}");
@@ -77,7 +77,7 @@ fn metadata_round_trips(data: &[u8]) {
         }),
         true,
     );
-    let (status, body) = runtime().block_on(core.run_envelope(data));
+    let (status, body) = runtime().block_on(core.run_envelope(&Bytes::copy_from_slice(data)));
     if status != 200 {
         return;
     }

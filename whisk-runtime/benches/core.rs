@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use serde::{Deserialize, Serialize};
-use whisk_runtime::__bench::BenchCore;
+use whisk_runtime::__bench::{BenchCore, Bytes};
 use whisk_runtime::{Action, Context, async_fn, sync_fn};
 
 #[derive(Deserialize)]
@@ -67,7 +67,7 @@ fn serde_only(body: &[u8]) -> Vec<u8> {
 }
 
 /// One benchmarked way to answer a `/run` body: (status, body).
-type Case<'r> = Box<dyn Fn(&[u8]) -> (u16, Vec<u8>) + 'r>;
+type Case<'r> = Box<dyn Fn(&Bytes) -> (u16, Vec<u8>) + 'r>;
 
 /// `action`'s activation core, run to completion on `runtime`.
 fn runner<A: Action>(runtime: &tokio::runtime::Runtime, action: A, concurrent: bool) -> Case<'_> {
@@ -101,7 +101,7 @@ fn bench(c: &mut Criterion) {
     ];
 
     for (name, bytes, samples) in [("small", 64, 100), ("1MiB", 1 << 20, 20)] {
-        let body = envelope(&payload(bytes));
+        let body = Bytes::from(envelope(&payload(bytes)));
         let expected = (200, serde_only(&body));
         for (case, run) in &cases {
             assert_eq!(run(&body), expected, "{case}");

@@ -6,6 +6,8 @@ use std::fs::File;
 use std::io::{self, BufRead, Write};
 use std::os::fd::FromRawFd;
 
+use axum::body::Bytes;
+
 use crate::action::Action;
 use crate::activation::Core;
 use crate::logs::{self, Tail};
@@ -68,7 +70,9 @@ pub(crate) fn serve<A: Action>(
         if stdin.read_until(b'\n', &mut line)? == 0 {
             return Ok(Ended::Eof);
         }
-        let outcome = runtime.block_on(core.run_envelope(&line));
+        // Moved, not copied: the metadata may be read in place.
+        let body = Bytes::from(std::mem::take(&mut line));
+        let outcome = runtime.block_on(core.run_envelope(&body));
         // The proxy writes its sentinels as soon as it reads fd 3, so the
         // action's output must be out (and its lines finished) before.
         logs::end_activation(Tail::LineBreaks);

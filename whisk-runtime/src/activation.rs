@@ -11,8 +11,9 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context as TaskContext, Poll};
 
+use axum::body::Bytes;
 use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
-use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -161,27 +162,48 @@ pub(crate) struct Envelope<V> {
 
 impl<'de, V: Deserialize<'de>> Deserialize<'de> for Envelope<V> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct EnvelopeVisitor<V>(PhantomData<V>);
-        impl<'de, V: Deserialize<'de>> Visitor<'de> for EnvelopeVisitor<V> {
-            type Value = Envelope<V>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON object such as {\"value\":{...}}")
-            }
-            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
-                let mut value = None;
-                let mut metadata = Metadata::with_capacity(256);
-                while let Some(Key(key)) = map.next_key()? {
-                    if key == "value" {
-                        // A repeated `value`: the last one counts.
-                        value = Some(map.next_value::<V>()?);
-                    } else {
-                        map.next_value_seed(metadata.entry(&key))?;
-                    }
-                }
-                Ok(Envelope { value, metadata })
+        EnvelopeSeed::<V> {
+            body: None,
+            value: PhantomData,
+        }
+        .deserialize(deserializer)
+    }
+}
+
+/// Reads an [`Envelope`]; from `body` when it is given, the metadata then
+/// read in place where it can be ([`Metadata::reading`]).
+struct EnvelopeSeed<'b, V> {
+    body: Option<&'b Bytes>,
+    value: PhantomData<V>,
+}
+
+impl<'de, V: Deserialize<'de>> DeserializeSeed<'de> for EnvelopeSeed<'_, V> {
+    type Value = Envelope<V>;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Envelope<V>, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de, V: Deserialize<'de>> Visitor<'de> for EnvelopeSeed<'_, V> {
+    type Value = Envelope<V>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object such as {\"value\":{...}}")
+    }
+    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Envelope<V>, M::Error> {
+        let mut value = None;
+        let mut metadata = match self.body {
+            Some(body) => Metadata::reading(body),
+            None => Metadata::with_capacity(256),
+        };
+        while let Some(Key(key)) = map.next_key()? {
+            if key == "value" {
+                // A repeated `value`: the last one counts.
+                value = Some(map.next_value::<V>()?);
+            } else {
+                map.next_value_seed(metadata.entry(&key))?;
             }
         }
-        deserializer.deserialize_map(EnvelopeVisitor(PhantomData))
+        Ok(Envelope { value, metadata })
     }
 }
 
@@ -276,10 +298,19 @@ pub(crate) fn parse_envelope(body: &[u8]) -> Result<Envelope<&RawValue>, Outcome
 /// [`Direct`]): `None` for anything else (a blank or non-UTF-8 body, no
 /// `value` or a `null` one, any error, a panic in `P`'s `Deserialize`),
 /// which the general path then answers.
-fn parse_direct<P: DeserializeOwned>(body: &[u8]) -> Option<(P, Metadata)> {
+fn parse_direct<P: DeserializeOwned>(body: &Bytes) -> Option<(P, Metadata)> {
     let text = std::str::from_utf8(body).ok()?;
     // A panic here repeats on the general path, which reports it.
-    let parsed = catch_unwind(|| serde_json::from_str::<Envelope<Direct<P>>>(text));
+    let parsed = catch_unwind(|| {
+        // What `serde_json::from_str` does, the metadata read from `body`.
+        let mut deserializer = serde_json::Deserializer::from_str(text);
+        let seed = EnvelopeSeed::<Direct<P>> {
+            body: Some(body),
+            value: PhantomData,
+        };
+        let envelope = seed.deserialize(&mut deserializer)?;
+        deserializer.end().map(|()| envelope)
+    });
     let Envelope { value, metadata } = parsed.ok()?.ok()?;
     value.map(|Direct(params)| (params, metadata))
 }
@@ -473,7 +504,7 @@ impl<A: Action> Core<A> {
     }
 
     /// Runs one activation from a `/run` body (HTTP and ActionLoop).
-    pub(crate) async fn run_envelope(&self, body: &[u8]) -> Outcome {
+    pub(crate) async fn run_envelope(&self, body: &Bytes) -> Outcome {
         let begun = self.begin(body);
         self.finish(begun, body).await
     }
@@ -489,7 +520,7 @@ impl<A: Action> Core<A> {
     /// parameters that do not fit, is left to the general path, which gives
     /// the exact answer (a request that fails here would fail there too, or
     /// succeed the same way).
-    pub(crate) fn begin(&self, body: &[u8]) -> Begun {
+    pub(crate) fn begin(&self, body: &Bytes) -> Begun {
         let direct = match self.action.prepare() {
             None => parse_direct::<A::Params>(body),
             Some(_) => None,
@@ -718,6 +749,29 @@ mod tests {
     #[allow(dead_code)]
     struct Nested {
         count: u32,
+    }
+
+    #[test]
+    fn the_usual_path_reads_plain_metadata_in_place_and_copies_escaped() {
+        let body = Bytes::from(
+            r#"{"value": {}, "activation_id": "abc", "deadline": 12, "k\u0065y": "v", "escaped": "a\"b", "": ""}"#,
+        );
+        let (_, metadata) = parse_direct::<Value>(&body).unwrap();
+        assert!(metadata.keeps_body());
+        // Only what had escapes was copied: the key "key", the value a"b.
+        assert_eq!(metadata.copied(), "keya\"b");
+        let expected =
+            json!({"activation_id": "abc", "deadline": 12, "key": "v", "escaped": "a\"b", "": ""});
+        assert_eq!(metadata.to_map(), *expected.as_object().unwrap());
+        // The same as the general path reads.
+        assert_eq!(
+            parse_envelope(&body).unwrap().metadata.to_map(),
+            metadata.to_map()
+        );
+        // What becomes of the body's other handles does not matter.
+        let copy = metadata.clone();
+        drop((metadata, body));
+        assert_eq!(copy.get_str("activation_id"), Some("abc"));
     }
 
     #[test]
@@ -992,6 +1046,7 @@ mod tests {
                 .unwrap();
             let mut one_pass = 0;
             for body in bodies {
+                let body = &Bytes::copy_from_slice(body);
                 let usual = runtime.block_on(core.run_envelope(body));
                 let general = runtime.block_on(core.run_checked(body));
                 assert_eq!(

@@ -8,6 +8,10 @@
 use crate::action::Action;
 use crate::activation::{Core, Kind};
 
+/// The body type [`BenchCore::run_envelope`] takes (`bytes::Bytes`, as
+/// hyper hands the HTTP transport a body).
+pub use axum::body::Bytes;
+
 /// The activation core of one action, as the HTTP transport holds it.
 pub struct BenchCore<A>(Core<A>);
 
@@ -23,7 +27,7 @@ impl<A: Action> BenchCore<A> {
     /// body. Needs a tokio runtime (a current-thread one, as the server
     /// uses): with `concurrent`, sync actions run through `spawn_blocking`
     /// unless they are [`inline`](crate::SyncFn::inline).
-    pub async fn run_envelope(&self, body: &[u8]) -> (u16, Vec<u8>) {
+    pub async fn run_envelope(&self, body: &Bytes) -> (u16, Vec<u8>) {
         let outcome = self.0.run_envelope(body).await;
         let status = match outcome.kind {
             Kind::Success | Kind::ApplicationError => 200,

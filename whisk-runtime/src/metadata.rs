@@ -6,13 +6,16 @@
 //! A `Map<String, Value>` of the seven keys the invoker sends costs some
 //! twenty allocations to build and as many frees, about a fifth of the
 //! runtime's own instructions per activation (callgrind). Here a `/run` body
-//! costs two. [`Context`](crate::Context) builds the `Map` only when an
-//! action asks for one.
+//! costs one: read from a shared body ([`Metadata::reading`], HTTP), a key
+//! or string written without escapes (all the invoker sends) is not even
+//! copied, but read in place. [`Context`](crate::Context) builds the `Map`
+//! only when an action asks for one.
 
 use std::borrow::Cow;
 use std::fmt;
 use std::ops::Range;
 
+use axum::body::Bytes;
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
@@ -20,7 +23,10 @@ use serde_json::{Map, Value};
 /// The metadata of one activation, in the order it was sent.
 #[derive(Clone, Default)]
 pub(crate) struct Metadata {
-    /// Every key, and the unescaped text of every string value.
+    /// The body the metadata was read from, when it is shared: keys and
+    /// string values that it holds as they are (no escapes) are read there.
+    source: Bytes,
+    /// Every other key, and the unescaped text of every other string value.
     text: String,
     /// Every value that is not a string.
     values: Vec<Value>,
@@ -31,17 +37,29 @@ pub(crate) struct Metadata {
 
 #[derive(Clone)]
 struct Entry {
-    key: Range<usize>,
+    key: Span,
     value: Slot,
 }
 
 #[derive(Clone)]
 enum Slot {
-    /// A string, in `text`.
-    Str(Range<usize>),
+    /// A string.
+    Str(Span),
     /// Anything else, in `values`.
     Value(usize),
 }
+
+/// Where a key or a string value is: in `source` or in `text`.
+#[derive(Clone)]
+struct Span {
+    in_source: bool,
+    range: Range<usize>,
+}
+
+/// The largest body whose metadata is read in place ([`Metadata::reading`]):
+/// a context an action keeps (in a task it spawns, say) keeps the body
+/// with it, so a larger one is not kept for the sake of a few short strings.
+const SHARED_BODY_MAX: usize = 64 * 1024;
 
 /// One metadata value.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -75,10 +93,26 @@ impl Metadata {
     /// Room for the keys the invoker sends.
     pub(crate) fn with_capacity(text: usize) -> Self {
         Metadata {
+            source: Bytes::new(),
             text: String::with_capacity(text),
             values: Vec::new(),
             entries: Vec::with_capacity(8),
             nul: false,
+        }
+    }
+
+    /// Room for the keys the invoker sends, to be read from `body` (which
+    /// it keeps, unless it is larger than 64 KiB): the keys and string
+    /// values that `body` holds as they are are not copied.
+    pub(crate) fn reading(body: &Bytes) -> Self {
+        let source = if body.len() <= SHARED_BODY_MAX {
+            body.clone()
+        } else {
+            Bytes::new()
+        };
+        Metadata {
+            source,
+            ..Metadata::with_capacity(0)
         }
     }
 
@@ -98,7 +132,7 @@ impl Metadata {
 
     /// Adds a key with a value of another type than string.
     pub(crate) fn push_value(&mut self, key: &str, value: Value) {
-        let key = self.push_text(key);
+        let key = self.place(key);
         self.values.push(value);
         let value = Slot::Value(self.values.len() - 1);
         self.entries.push(Entry { key, value });
@@ -114,15 +148,54 @@ impl Metadata {
     /// that a JSON text held as is, unescaped (JSON has no raw control
     /// characters in a string; a NUL can only come from `\u0000`).
     fn push_str_without_nul(&mut self, key: &str, value: &str) {
-        let key = self.push_text(key);
-        let value = Slot::Str(self.push_text(value));
+        let key = self.place(key);
+        let value = Slot::Str(self.place(value));
         self.entries.push(Entry { key, value });
     }
 
-    fn push_text(&mut self, text: &str) -> Range<usize> {
+    /// Where `text` is kept: in place when it lies within `source` (a string
+    /// the deserializer lent from the body), otherwise copied into `text`.
+    fn place(&mut self, text: &str) -> Span {
+        // The offset of `text` in `source` (huge when it starts before).
+        let at = (text.as_ptr() as usize).wrapping_sub(self.source.as_ptr() as usize);
+        let len = self.source.len();
+        if at <= len && text.len() <= len - at {
+            return Span {
+                in_source: true,
+                range: at..at + text.len(),
+            };
+        }
         let start = self.text.len();
         self.text.push_str(text);
-        start..self.text.len()
+        Span {
+            in_source: false,
+            range: start..self.text.len(),
+        }
+    }
+
+    /// What was copied rather than read in place: every key and string
+    /// value taken from elsewhere than `source`.
+    #[cfg(test)]
+    pub(crate) fn copied(&self) -> &str {
+        &self.text
+    }
+
+    /// Whether the body is kept, to read keys and values in place.
+    #[cfg(test)]
+    pub(crate) fn keeps_body(&self) -> bool {
+        !self.source.is_empty()
+    }
+
+    /// The text of a key or a string value.
+    fn str(&self, span: &Span) -> &str {
+        if span.in_source {
+            // SAFETY: `place` keeps a range in `source` only for a `&str`
+            // whose bytes are exactly those bytes of `source`, which never
+            // change (`Bytes` is immutable): valid UTF-8, as they were then.
+            unsafe { std::str::from_utf8_unchecked(&self.source[span.range.clone()]) }
+        } else {
+            &self.text[span.range.clone()]
+        }
     }
 
     /// The value of `key`; the last one when a body repeats a key.
@@ -158,10 +231,10 @@ impl Metadata {
     pub(crate) fn iter(&self) -> impl DoubleEndedIterator<Item = (&str, MetaValue<'_>)> {
         self.entries.iter().map(|e| {
             let value = match &e.value {
-                Slot::Str(range) => MetaValue::Str(&self.text[range.clone()]),
+                Slot::Str(span) => MetaValue::Str(self.str(span)),
                 Slot::Value(i) => MetaValue::Value(&self.values[*i]),
             };
-            (&self.text[e.key.clone()], value)
+            (self.str(&e.key), value)
         })
     }
 
@@ -288,6 +361,38 @@ mod tests {
         }
         let mut de = serde_json::Deserializer::from_str(json);
         de.deserialize_map(Reader).unwrap()
+    }
+
+    /// The metadata of a JSON object's keys, read from `body` as the
+    /// HTTP transport's are ([`Metadata::reading`]).
+    fn read_in_place(body: &Bytes) -> Metadata {
+        struct Reader<'b>(&'b Bytes);
+        impl<'de> Visitor<'de> for Reader<'_> {
+            type Value = Metadata;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Metadata, A::Error> {
+                let mut metadata = Metadata::reading(self.0);
+                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                    map.next_value_seed(metadata.entry(&key))?;
+                }
+                Ok(metadata)
+            }
+        }
+        let text = std::str::from_utf8(body).unwrap();
+        let mut de = serde_json::Deserializer::from_str(text);
+        de.deserialize_map(Reader(body)).unwrap()
+    }
+
+    #[test]
+    fn a_large_body_is_not_kept() {
+        let pad = "x".repeat(SHARED_BODY_MAX);
+        let body = Bytes::from(format!(r#"{{"pad": "{pad}", "id": "abc"}}"#));
+        let m = read_in_place(&body);
+        assert!(!m.keeps_body());
+        assert_eq!(m.get_str("id"), Some("abc"));
+        assert_eq!(m.get_str("pad"), Some(pad.as_str()));
     }
 
     #[test]
