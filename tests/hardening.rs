@@ -27,7 +27,6 @@ fn echo() -> Server {
     )
 }
 
-/// Writes raw bytes, then reads the whole response (the server closes).
 #[test]
 fn every_json_type_as_value() {
     let server = echo();

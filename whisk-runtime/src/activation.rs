@@ -775,6 +775,16 @@ mod tests {
     }
 
     #[test]
+    fn the_metadata_of_a_large_body_is_copied_and_the_body_not_kept() {
+        let pad = "x".repeat(crate::metadata::SHARED_BODY_MAX);
+        let body = Bytes::from(format!(r#"{{"value": {{}}, "pad": "{pad}", "id": "abc"}}"#));
+        let (_, metadata) = parse_direct::<Value>(&body).unwrap();
+        assert!(!metadata.keeps_body());
+        assert_eq!(metadata.get_str("id"), Some("abc"));
+        assert_eq!(metadata.get_str("pad"), Some(pad.as_str()));
+    }
+
+    #[test]
     fn decode_names_the_failing_field() {
         let err = decode::<Params>(raw(r#"{"payload":5}"#)).unwrap_err();
         assert_eq!(err.kind, Kind::ApplicationError);
