@@ -204,6 +204,28 @@ fn ow_variables_are_exported_again_after_the_action_changed_them() {
     );
 }
 
+/// An action without a `Context` still gets the `__OW_*` variables (the
+/// runtime reads the metadata for them, not only for a `Context`); under
+/// concurrency there are none to get (no single activation's metadata can
+/// be the process's environment).
+#[test]
+fn ow_variables_reach_an_action_that_takes_no_context() {
+    let body = |id: &str| {
+        json!({"value": {"env": "__OW_ACTIVATION_ID"}, "activation_id": id, "namespace": "zzz"})
+            .to_string()
+    };
+    let server = Server::start("inline", &[]);
+    for id in ["iii", "jjj"] {
+        let r = server.post("/run", body(id));
+        assert_eq!((r.status, r.json()), (200, json!({"env": id})));
+    }
+    server.stop().assert_sentinels(2);
+    let server = Server::start("inline", &[("__OW_ALLOW_CONCURRENT", "true")]);
+    let r = server.post("/run", body("iii"));
+    assert_eq!((r.status, r.json()), (200, json!({"env": null})));
+    server.stop().assert_sentinels(1);
+}
+
 /// Kit: "confirm expected environment variables": `__OW_API_HOST` from the
 /// container, the rest from the `/run` body's top-level keys.
 #[test]

@@ -95,6 +95,22 @@ fn log_lines_carry_the_activation_id() {
     );
 }
 
+/// Under concurrency, an action without a `Context` gets no metadata; but
+/// its log lines, when a subscriber records them, still carry the id.
+#[test]
+fn log_lines_carry_the_activation_id_of_an_action_without_a_context() {
+    let server = Server::start("inline", &[("__OW_ALLOW_CONCURRENT", "true")]);
+    let body = json!({"value": {"trace": "hi"}, "activation_id": "aaa111"});
+    let r = server.post("/run", body.to_string());
+    assert_eq!((r.status, r.json()), (200, json!({})));
+    let logs = server.stop();
+    logs.assert_sentinels(1);
+    assert_eq!(
+        without_sentinels(&logs.stdout),
+        "INFO activation{id=aaa111}: inline: hi"
+    );
+}
+
 #[test]
 fn rust_log_sets_the_level() {
     let server = Server::start("plain", &[("RUST_LOG", "warn")]);

@@ -318,13 +318,16 @@ fn serve(sig: &syn::Signature, signature: &Signature, args: &Args) -> TokenStrea
     // arguments (a function item would not do for an `extern "C" fn`). With
     // one parameter, the closure ignores the context; with two, `C` is the
     // type written in the signature, which `ActionContext` checks.
-    let (context, context_pattern, context_argument) = match signature.context {
+    // Whether the function reads the context also tells the runtime
+    // whether to read the activation's metadata for it.
+    let (context, context_pattern, context_argument, reads_context) = match signature.context {
         Some(context) => (
             context.to_token_stream(),
             quote!(__whisk_ctx),
             quote!(, __whisk_ctx),
+            true,
         ),
-        None => (quote!(::whisk::Context), quote!(_), quote!()),
+        None => (quote!(::whisk::Context), quote!(_), quote!(), false),
     };
     // With `init = ...`, the `_with_state` variant: the init function comes
     // first, the closure also takes the state (type `St`, checked by
@@ -355,7 +358,7 @@ fn serve(sig: &syn::Signature, signature: &Signature, args: &Args) -> TokenStrea
     let run = Ident::new(&format!("{run}{suffix}"), Span::call_site());
     let call = quote! {
         ::whisk::__private::#run::<#params, #context, #state #result, #output, #error, _ #future #init_generics>(
-            #inline #init #function
+            #inline #reads_context, #init #function
         )
     };
     let tracing = args
@@ -488,6 +491,11 @@ mod tests {
             "{out}"
         );
         assert!(out.contains("run_sync :: < Value , :: whisk :: Context , Result < Value , String > , Value , String , _ >"), "{out}");
+        // Not inline; the function takes no context, so it reads none.
+        assert!(
+            out.contains("(false , false , | __whisk_params , _ | f (__whisk_params))"),
+            "{out}"
+        );
     }
 
     #[test]
@@ -499,6 +507,13 @@ mod tests {
         assert_eq!(errors(&out), 0, "{out}");
         assert!(
             out.contains("run_async :: < Value , whisk :: Context ,"),
+            "{out}"
+        );
+        // It takes the context, so it reads it.
+        assert!(
+            out.contains(
+                "(true , | __whisk_params , __whisk_ctx | f (__whisk_params , __whisk_ctx))"
+            ),
             "{out}"
         );
     }

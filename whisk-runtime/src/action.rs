@@ -28,6 +28,15 @@ pub trait Action: sealed::Sealed + Send + Sync + 'static {
     #[doc(hidden)]
     fn invoke(&self, params: Self::Params, ctx: Context, here: Here<'_>) -> Invocation;
 
+    /// Whether the function reads the [`Context`] it is given. When it does
+    /// not (`#[whisk::action]` on a function without a `Context`
+    /// parameter), and nothing else needs the activation's metadata, the
+    /// runtime skips reading it and passes an empty context.
+    #[doc(hidden)]
+    fn reads_context(&self) -> bool {
+        true
+    }
+
     /// Work to do once before the first activation (building shared state);
     /// `None` when the action is ready.
     #[doc(hidden)]
@@ -89,6 +98,7 @@ impl Here<'_> {
 pub struct SyncFn<F, P> {
     f: Arc<F>,
     inline: bool,
+    reads_context: bool,
     _params: PhantomData<fn(P)>,
 }
 
@@ -119,6 +129,7 @@ where
     SyncFn {
         f: Arc::new(f),
         inline: false,
+        reads_context: true,
         _params: PhantomData,
     }
 }
@@ -149,6 +160,14 @@ impl<F, P> SyncFn<F, P> {
         self.inline = true;
         self
     }
+
+    /// Whether the function reads its [`Context`] (see
+    /// [`Action::reads_context`]); only the code `#[whisk::action]`
+    /// generates says it does not, for a function that takes none.
+    pub(crate) fn reading_context(mut self, reads: bool) -> Self {
+        self.reads_context = reads;
+        self
+    }
 }
 
 impl<F, P> sealed::Sealed for SyncFn<F, P> {}
@@ -171,12 +190,17 @@ where
         let f = Arc::clone(&self.f);
         Invocation(Work::Sync(Box::new(move || encode(f(params, ctx)))))
     }
+
+    fn reads_context(&self) -> bool {
+        self.reads_context
+    }
 }
 
 /// An asynchronous action: `Fn(P, Context) -> impl Future<Output =
 /// Result<O, E>>`. Made by [`async_fn`].
 pub struct AsyncFn<F, P> {
     f: F,
+    reads_context: bool,
     _params: PhantomData<fn(P)>,
 }
 
@@ -202,7 +226,16 @@ where
 {
     AsyncFn {
         f,
+        reads_context: true,
         _params: PhantomData,
+    }
+}
+
+impl<F, P> AsyncFn<F, P> {
+    /// As [`SyncFn::reading_context`].
+    pub(crate) fn reading_context(mut self, reads: bool) -> Self {
+        self.reads_context = reads;
+        self
     }
 }
 
@@ -221,5 +254,9 @@ where
     fn invoke(&self, params: P, ctx: Context, _: Here<'_>) -> Invocation {
         let future = (self.f)(params, ctx);
         Invocation(Work::Future(Box::pin(async move { encode(future.await) })))
+    }
+
+    fn reads_context(&self) -> bool {
+        self.reads_context
     }
 }

@@ -155,13 +155,17 @@ pub mod __private {
     }
 
     /// Serves `f(params, ctx) -> R` (a sync action) with [`run`](fn@crate::run);
-    /// `inline` is `#[whisk::action(inline)]` ([`SyncFn::inline`](crate::SyncFn::inline)).
+    /// `inline` is `#[whisk::action(inline)]` ([`SyncFn::inline`](crate::SyncFn::inline)),
+    /// and `reads_context` is false when the user's function takes no
+    /// `Context` (`f` then ignores it), so that the runtime need not read the
+    /// activation's metadata for it
+    /// ([`Action::reads_context`](crate::Action::reads_context)).
     ///
     /// Only `F`'s bound involves the function itself, and it holds by
     /// construction; the others check one type of the signature each. The
     /// result is a plain `ExitCode`: an `impl Action` would check the bounds
     /// a second time, at the span of the whole call.
-    pub fn run_sync<P, C, R, O, E, F>(inline: bool, f: F) -> ExitCode
+    pub fn run_sync<P, C, R, O, E, F>(inline: bool, reads_context: bool, f: F) -> ExitCode
     where
         P: ActionParams + Send + 'static,
         C: ActionContext,
@@ -174,7 +178,8 @@ pub mod __private {
             inline,
             crate::sync_fn(move |params: P, ctx: Context| {
                 f(params, C::from_context(ctx)).into_result()
-            }),
+            })
+            .reading_context(reads_context),
         ))
     }
 
@@ -184,8 +189,8 @@ pub mod __private {
     }
 
     /// Serves `async f(params, ctx) -> R` (an async action) with
-    /// [`run`](fn@crate::run).
-    pub fn run_async<P, C, R, O, E, F, Fut>(f: F) -> ExitCode
+    /// [`run`](fn@crate::run); `reads_context` as for [`run_sync`].
+    pub fn run_async<P, C, R, O, E, F, Fut>(reads_context: bool, f: F) -> ExitCode
     where
         P: ActionParams + Send + 'static,
         C: ActionContext,
@@ -195,10 +200,13 @@ pub mod __private {
         F: Fn(P, C) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = R> + Send + 'static,
     {
-        crate::run(crate::async_fn(move |params: P, ctx: Context| {
-            let future = f(params, C::from_context(ctx));
-            async move { future.await.into_result() }
-        }))
+        crate::run(
+            crate::async_fn(move |params: P, ctx: Context| {
+                let future = f(params, C::from_context(ctx));
+                async move { future.await.into_result() }
+            })
+            .reading_context(reads_context),
+        )
     }
 
     #[diagnostic::on_unimplemented(
@@ -219,8 +227,14 @@ pub mod __private {
     }
 
     /// Serves a sync action whose state `init` builds once
-    /// (`#[whisk::action(init = ...)]`); `inline` as for [`run_sync`].
-    pub fn run_sync_with_state<P, C, St, R, O, E, F, I, M>(inline: bool, init: I, f: F) -> ExitCode
+    /// (`#[whisk::action(init = ...)]`); `inline` and `reads_context` as for
+    /// [`run_sync`].
+    pub fn run_sync_with_state<P, C, St, R, O, E, F, I, M>(
+        inline: bool,
+        reads_context: bool,
+        init: I,
+        f: F,
+    ) -> ExitCode
     where
         P: ActionParams + Send + 'static,
         C: ActionContext,
@@ -241,15 +255,20 @@ pub mod __private {
                     inline,
                     crate::sync_fn(move |params: P, ctx: Context| {
                         f(params, C::from_context(ctx), St::from_state(state.clone())).into_result()
-                    }),
+                    })
+                    .reading_context(reads_context),
                 )
             },
         ))
     }
 
     /// Serves an async action whose state `init` builds once
-    /// (`#[whisk::action(init = ...)]`).
-    pub fn run_async_with_state<P, C, St, R, O, E, F, Fut, I, M>(init: I, f: F) -> ExitCode
+    /// (`#[whisk::action(init = ...)]`); `reads_context` as for [`run_sync`].
+    pub fn run_async_with_state<P, C, St, R, O, E, F, Fut, I, M>(
+        reads_context: bool,
+        init: I,
+        f: F,
+    ) -> ExitCode
     where
         P: ActionParams + Send + 'static,
         C: ActionContext,
@@ -271,6 +290,7 @@ pub mod __private {
                     let future = f(params, C::from_context(ctx), St::from_state(state.clone()));
                     async move { future.await.into_result() }
                 })
+                .reading_context(reads_context)
             },
         ))
     }

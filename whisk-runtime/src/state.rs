@@ -186,6 +186,11 @@ where
         }
     }
 
+    fn reads_context(&self) -> bool {
+        // Before init there is no activation to read it for.
+        self.action.get().is_none_or(A::reads_context)
+    }
+
     fn prepare(&self) -> Option<Preparation<'_>> {
         if self.action.initialized() {
             return None;

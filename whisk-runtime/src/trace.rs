@@ -19,6 +19,22 @@ impl Span {
     }
 }
 
+/// Whether [`activation`] may record the activation id: with `tracing`,
+/// unless no subscriber takes `INFO` spans (none is installed, say), which
+/// is what `LevelFilter::current` is for ("can be used for determining if
+/// something is disabled"). A relaxed atomic load.
+pub(crate) fn needs_id() -> bool {
+    #[cfg(feature = "tracing")]
+    {
+        use tracing::level_filters::{LevelFilter, STATIC_MAX_LEVEL};
+        tracing::Level::INFO <= STATIC_MAX_LEVEL && tracing::Level::INFO <= LevelFilter::current()
+    }
+    #[cfg(not(feature = "tracing"))]
+    {
+        false
+    }
+}
+
 /// The span of one activation.
 pub(crate) fn activation(id: &str) -> Span {
     #[cfg(feature = "tracing")]
