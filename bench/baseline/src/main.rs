@@ -10,6 +10,12 @@
 //! * with `BASELINE_PRINT=1` in its environment, `/run` also prints the
 //!   line `bench/actions/src/print.rs` prints (`reversing N bytes`) to stdout, for
 //!   the benchmark of actions that log;
+//! * with `BASELINE_THREAD=1`, it starts one more thread that does nothing
+//!   (parked for good), to measure what a second thread costs by merely
+//!   existing (whisk has one: its log pump); with `BASELINE_THREAD=unshare`
+//!   that thread first takes its own copy of the file table
+//!   (`unshare(CLONE_FILES)`), so the server's thread keeps one it uses
+//!   alone (BENCHMARKS.md, tenth round);
 //! * it listens on `WHISK_HOST`:`WHISK_PORT` (default `0.0.0.0:8080`) and,
 //!   like whisk, writes the bound port to `WHISK_PORT_FILE` when it is set.
 //!
@@ -145,7 +151,26 @@ async fn serve() -> std::io::Result<()> {
     }
 }
 
+/// `BASELINE_THREAD`: one idle thread more, with its own file table when
+/// the value is `unshare`.
+fn start_idle_thread() {
+    let Some(mode) = std::env::var_os("BASELINE_THREAD") else {
+        return;
+    };
+    let unshare = mode == "unshare";
+    std::thread::spawn(move || {
+        // SAFETY: unshare(CLONE_FILES) only copies this thread's table.
+        if unshare && unsafe { libc::unshare(libc::CLONE_FILES) } != 0 {
+            eprintln!("baseline: unshare: {}", std::io::Error::last_os_error());
+        }
+        loop {
+            std::thread::park();
+        }
+    });
+}
+
 fn main() -> std::process::ExitCode {
+    start_idle_thread();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .build()
