@@ -78,15 +78,15 @@ pub(crate) fn install(watch: Option<Arc<dyn Watch>>) -> io::Result<()> {
     let mut started = Ok(());
     PUMP.get_or_init(|| {
         let diverted = Pump::divert().ok();
-        let streams = diverted.as_ref().map(|(streams, _)| Arc::clone(streams));
-        if streams.is_some() {
+        // The helper thread's handle on the streams.
+        let shared = diverted.as_ref().map(|(streams, _)| Arc::clone(streams));
+        if shared.is_some() {
             // SAFETY: registers a function with no arguments that never
             // unwinds. If registration fails, output is still forwarded by
             // every path but an action's own call to `exit`.
             unsafe { libc::atexit(drain_at_exit) };
         }
-        if streams.is_some() || watch.is_some() {
-            let shared = streams.clone();
+        if shared.is_some() || watch.is_some() {
             started = std::thread::Builder::new()
                 .name("whisk-logs".into())
                 .spawn(move || helper_loop(shared.as_deref(), watch.as_deref()))
