@@ -33,11 +33,17 @@ static double pairs(int fds[2], int raw, long n) {
   char byte = 1;
   double start = now_ns();
   for (long i = 0; i < n; i++) {
+    long wrote, got;
     if (raw) {
-      syscall(SYS_write, fds[0], &byte, 1);
-      syscall(SYS_read, fds[1], &byte, 1);
-    } else if (write(fds[0], &byte, 1) != 1 || read(fds[1], &byte, 1) != 1) {
-      perror("write/read");
+      wrote = syscall(SYS_write, fds[0], &byte, 1);
+      got = syscall(SYS_read, fds[1], &byte, 1);
+    } else {
+      wrote = write(fds[0], &byte, 1);
+      got = read(fds[1], &byte, 1);
+    }
+    /* A failing call would be timed as a cheap one: stop instead. */
+    if (wrote != 1 || got != 1) {
+      perror(raw ? "syscall write/read" : "write/read");
       exit(1);
     }
   }
