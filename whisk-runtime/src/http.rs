@@ -8,14 +8,13 @@ use std::task::Poll;
 
 use axum::body::HttpBody as _;
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
-use axum::handler::Handler;
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderValue, Method, Request, StatusCode, header};
 use axum::response::Response;
 use http_body_util::BodyExt;
+use hyper::body::Incoming;
 use hyper::server::conn::http1;
+use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use hyper_util::service::TowerToHyperService;
 use std::os::fd::AsRawFd;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -135,10 +134,18 @@ pub(crate) async fn serve<A: Action>(
             server: Arc::clone(&server),
             progress: Progress::default(),
         });
-        // One handler for both routes, as a service of its own: with two
+        // One function for both routes, as hyper's own service: with two
         // fixed paths, a `match` routes as well as `Router` does, without its
-        // per-request boxing and extension map.
-        let service = TowerToHyperService::new(dispatch::<A>.with_state(Arc::clone(&connection)));
+        // per-request boxing and extension map. And hyper's service, rather
+        // than an axum handler behind tower's adapters, boxes neither the
+        // request's future nor its body, and needs no `Oneshot`: some 730
+        // instructions fewer per `/run` (BENCHMARKS.md, twelfth round). The
+        // responses are still axum's.
+        let shared = Arc::clone(&connection);
+        let service = service_fn(move |request| {
+            let response = dispatch::<A>(Arc::clone(&shared), request);
+            async move { Ok::<_, std::convert::Infallible>(response.await) }
+        });
         let served = http.serve_connection(TokioIo::new(stream), service);
         tokio::spawn(connections.watch(served, connection));
     }
@@ -156,11 +163,11 @@ pub(crate) async fn serve<A: Action>(
 /// Routes a request: `/init` and `/run` take POST only; any other path is 404.
 ///
 /// Not an `async fn`: the request is routed here, and only its body goes
-/// into the future (hyper's request head would make that future, which is
-/// moved into a box per request, some hundreds of bytes larger).
+/// into the future (hyper's request head would make that future, which
+/// hyper keeps in the connection's state, some hundreds of bytes larger).
 fn dispatch<A: Action>(
-    State(connection): State<Arc<Connection<A>>>,
-    request: Request,
+    connection: Arc<Connection<A>>,
+    request: Request<Incoming>,
 ) -> impl Future<Output = Response> {
     let route = match (request.uri().path(), request.method() == Method::POST) {
         ("/init" | "/run", false) => Err(method_not_allowed()),
@@ -179,7 +186,7 @@ fn dispatch<A: Action>(
     }
 }
 
-async fn init<A: Action>(server: &Server<A>, body: Body) -> Response {
+async fn init<A: Action>(server: &Server<A>, body: Incoming) -> Response {
     let body = match read_body(body, server.init_max_bytes, server.read_timeout).await {
         Ok(body) => body,
         Err(response) => return response,
@@ -192,7 +199,7 @@ async fn init<A: Action>(server: &Server<A>, body: Body) -> Response {
     respond(outcome)
 }
 
-async fn run<A: Action>(connection: Arc<Connection<A>>, body: Body) -> Response {
+async fn run<A: Action>(connection: Arc<Connection<A>>, body: Incoming) -> Response {
     let limit = connection.server.run_max_bytes;
     let body = match read_body(body, limit, connection.server.read_timeout).await {
         Ok(body) => body,
@@ -280,7 +287,7 @@ async fn poll_once<F: Future + Unpin>(future: &mut F) -> Poll<F::Output> {
     std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut *future).poll(cx))).await
 }
 
-fn not_found(request: &Request) -> Response {
+fn not_found(request: &Request<Incoming>) -> Response {
     json_error(
         StatusCode::NOT_FOUND,
         &format!(
@@ -303,7 +310,7 @@ fn method_not_allowed() -> Response {
 
 /// Reads the whole body, refusing one over `limit` without buffering past
 /// it, and one that takes longer than `timeout` to arrive.
-async fn read_body(body: Body, limit: usize, timeout: Duration) -> Result<Bytes, Response> {
+async fn read_body(body: Incoming, limit: usize, timeout: Duration) -> Result<Bytes, Response> {
     let too_large = || {
         json_error(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -348,14 +355,14 @@ async fn read_body(body: Body, limit: usize, timeout: Duration) -> Result<Bytes,
 /// Why a body could not be read whole.
 enum BodyError {
     TooLarge,
-    Read(axum::Error),
+    Read(hyper::Error),
 }
 
 /// Reads a body of at most `limit` bytes. A body that arrives in one piece,
 /// the usual case, is that piece as is: no copy, and no list of pieces to
 /// allocate and free (`Limited` and `Collected` cost some 400 instructions
 /// per `/run`).
-async fn collect(mut body: Body, limit: usize) -> Result<Bytes, BodyError> {
+async fn collect(mut body: Incoming, limit: usize) -> Result<Bytes, BodyError> {
     let mut first = Bytes::new();
     let mut joined: Option<Vec<u8>> = None;
     while let Some(frame) = body.frame().await {
