@@ -3,7 +3,7 @@
 //! stderr to count sentinels the way OpenWhisk's test kit does.
 #![allow(dead_code)]
 
-use std::io::{Read, Write};
+use std::io::{BufRead, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -342,6 +342,27 @@ pub fn raw_exchange(port: u16, bytes: &[u8], half_close: bool) -> Vec<u8> {
     }
     let mut response = Vec::new();
     let _ = stream.read_to_end(&mut response);
+    response
+}
+
+/// Reads one response from a connection that stays open: the head, then
+/// as many body bytes as its Content-Length says.
+pub fn read_response(reader: &mut impl BufRead) -> Response {
+    let mut raw = Vec::new();
+    while !raw.ends_with(b"\r\n\r\n") {
+        let n = reader.read_until(b'\n', &mut raw).expect("read the head");
+        assert!(n > 0, "the connection ended in the head: {raw:?}");
+    }
+    let mut response = parse_response(&raw);
+    let length = response
+        .header("content-length")
+        .expect("a Content-Length")
+        .parse()
+        .unwrap();
+    response.body = vec![0; length];
+    reader
+        .read_exact(&mut response.body)
+        .expect("read the body");
     response
 }
 

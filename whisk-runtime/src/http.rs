@@ -14,7 +14,6 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use std::os::fd::AsRawFd;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -26,6 +25,7 @@ use crate::config::Config;
 use crate::drain::Drain;
 use crate::guard::Progress;
 use crate::logs::{self, Tail};
+use crate::socket::{self, Socket};
 use crate::timerfd::Ticker;
 
 struct Server<A> {
@@ -54,6 +54,7 @@ impl<A> AsRef<Progress> for Connection<A> {
 pub(crate) fn listen(config: &Config) -> io::Result<std::net::TcpListener> {
     let listener = std::net::TcpListener::bind(config.addr)?;
     listener.set_nonblocking(true)?;
+    socket::set_nodelay(&listener);
     if let Some(path) = &config.port_file {
         let port = listener.local_addr()?.port();
         // Write then rename, so a reader never sees a half-written file.
@@ -117,6 +118,7 @@ pub(crate) async fn serve<A: Action>(
         }
         let _ = stopped.send(());
     });
+    let mut nodelay_inherited = None;
     loop {
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -129,7 +131,7 @@ pub(crate) async fn serve<A: Action>(
             },
             _ = &mut stop => break,
         };
-        let _ = stream.set_nodelay(true);
+        let stream = Socket::accepted(stream, &mut nodelay_inherited);
         let connection = Arc::new(Connection {
             server: Arc::clone(&server),
             progress: Progress::default(),
@@ -146,7 +148,7 @@ pub(crate) async fn serve<A: Action>(
             let response = dispatch::<A>(Arc::clone(&shared), request);
             async move { Ok::<_, std::convert::Infallible>(response.await) }
         });
-        let served = http.serve_connection(TokioIo::new(stream), service);
+        let served = http.serve_connection(stream, service);
         tokio::spawn(connections.watch(served, connection));
     }
     // Stop listening for good: the busy responder holds a dup of this

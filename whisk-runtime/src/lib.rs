@@ -44,6 +44,7 @@ mod logs;
 mod metadata;
 mod run;
 mod shutdown;
+mod socket;
 mod state;
 mod timerfd;
 mod trace;
