@@ -294,6 +294,41 @@ fn an_activation_longer_than_the_read_timeout_keeps_its_connection() {
     assert_eq!((r.status, r.json()), (200, json!({"slept": 1500})));
 }
 
+/// A client may shut down its sending side once its request is out
+/// (HTTP/1.1 allows it; `nc -N` does it) and still read the answer. The
+/// activation runs either way, so the answer must not be lost: not while
+/// it runs on the blocking pool (concurrency on), when the server reads the
+/// connection meanwhile and sees the end of its stream, and not when it
+/// runs on the server's thread.
+#[test]
+fn a_client_that_half_closes_after_its_request_gets_the_answer() {
+    for concurrent in ["true", "false"] {
+        let server = Server::start(
+            "kit",
+            &[
+                ("KIT_ACTION", "tricks"),
+                ("__OW_ALLOW_CONCURRENT", concurrent),
+            ],
+        );
+        let body = br#"{"value":{"do":"sleep","ms":50}}"#;
+        let head = format!(
+            "POST /run HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        let response = parse_response(&raw_exchange(
+            server.port,
+            &[head.as_bytes(), body].concat(),
+            true,
+        ));
+        response.assert_framing();
+        assert_eq!(
+            (response.status, response.json()),
+            (200, json!({"slept": 50})),
+            "concurrency {concurrent}"
+        );
+    }
+}
+
 #[test]
 fn very_long_headers_are_refused_and_the_server_lives_on() {
     let server = echo();

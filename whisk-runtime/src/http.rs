@@ -101,6 +101,12 @@ pub(crate) async fn serve<A: Action>(
     });
     let mut http = http1::Builder::new();
     http.keep_alive(true);
+    // A client may shut down its sending side once its request is out, and
+    // still read the answer. Without this, hyper reads the connection while
+    // an activation runs off the server's thread, takes the end of the
+    // stream for a client gone, and drops the answer of an activation that
+    // ran. A client that is really gone is seen when the answer is written.
+    http.half_close(true);
     let connections = Drain::default();
     // The signals are awaited in a task of their own: polling a signal
     // stream costs some 600 instructions, and the accept loop below polls
