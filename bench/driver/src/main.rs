@@ -707,7 +707,7 @@ const ROWS: &[Row] = &[
 /// The paired measurement (`paired.rs`) of both throughputs, as a table.
 fn paired_table(args: &Args) -> io::Result<String> {
     let mut table = format!(
-        "\nPaired throughput and server CPU per request: both servers up at once, the load alternating between them in \
+        "\nPaired throughput, server CPU per request and invoker-like latency: both servers up at once, the load alternating between them in \
          {} ms slices (whisk first, then baseline first, ...), {} pairs after one uncounted pair.\n\n",
         args.slice.as_millis(),
         args.pairs
@@ -739,10 +739,15 @@ fn paired_table(args: &Args) -> io::Result<String> {
         let ports = servers.each_ref().map(|server| server.port);
         let pids = servers.each_ref().map(|server| server.child.id());
         let ratios = paired::ratios(ports, pids, load, args.pairs, args.slice)?;
-        for (label, mut ratios, target) in [
+        let mut rows = vec![
             (label, ratios.throughput, ">= 0.95x"),
             (cpu_label, ratios.cpu_per_request, ""),
-        ] {
+        ];
+        if matches!(load, paired::Load::Invoker) {
+            rows.push(("invoker-like latency p50, paired", ratios.p50, ""));
+            rows.push(("invoker-like latency p99, paired", ratios.p99, "<= 1.1x"));
+        }
+        for (label, mut ratios, target) in rows {
             let middle = median(&mut ratios);
             // `median` sorted them.
             let quartile = |q: f64| ratios[((ratios.len() - 1) as f64 * q).round() as usize];

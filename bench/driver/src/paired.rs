@@ -14,12 +14,18 @@
 //! can be 0.7x and the next 1.3x. Two neighbouring slices of a quarter of a
 //! second are far more likely to see the same load; alternating which
 //! server goes first cancels a trend within a pair.
+//!
+//! The same pairs give the latency percentiles a ratio each: each slice's
+//! p50 and p99 (from connect to the answer's last byte), whisk's slice
+//! against its neighbour's. Two whole phases seconds apart, as in the main
+//! table, compare tails drawn from different loads of the machine: one
+//! round's p99 ratio can be 0.3x and the next 2.5x.
 
 use std::io::{self, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::{RunRequest, check, connect, cpu_time, expected_run_answer, one_shot, read_answer};
 
@@ -43,6 +49,22 @@ pub(crate) struct Ratios {
     pub(crate) throughput: Vec<f64>,
     /// The server's CPU time in its slice per request answered in it.
     pub(crate) cpu_per_request: Vec<f64>,
+    /// The median latency of the pair's slices.
+    pub(crate) p50: Vec<f64>,
+    /// The 99th percentile latency of the pair's slices.
+    pub(crate) p99: Vec<f64>,
+}
+
+/// Latencies (nanoseconds) of the requests counted in each slice.
+type SliceLatencies = Vec<Vec<u64>>;
+
+/// The `q` quantile of `latencies` (sorted in place); NaN if empty.
+fn quantile(latencies: &mut [u64], q: f64) -> f64 {
+    latencies.sort_unstable();
+    match latencies.len() {
+        0 => f64::NAN,
+        n => latencies[((n - 1) as f64 * q).round() as usize] as f64,
+    }
 }
 
 /// The ratios of the servers (`ports`, `pids`) in each of `pairs` pairs,
@@ -65,17 +87,19 @@ pub(crate) fn ratios(
     let workers: Vec<_> = (0..clients)
         .map(|client| {
             let (current, counts) = (Arc::clone(&current), Arc::clone(&counts));
-            std::thread::spawn(move || -> io::Result<()> {
+            std::thread::spawn(move || -> io::Result<SliceLatencies> {
                 let expected = expected_run_answer();
                 let client = client as u64;
                 let mut requests = ports.map(|port| RunRequest::new(port, client));
                 let mut streams: [Option<TcpStream>; 2] = [None, None];
                 let mut buf = Vec::with_capacity(1024);
+                let mut latencies: SliceLatencies = vec![Vec::new(); slices];
                 loop {
                     let s = current.load(Ordering::Relaxed);
                     if s >= slices {
-                        return Ok(());
+                        return Ok(latencies);
                     }
+                    let began = Instant::now();
                     let t = target(s);
                     let answer = if new_connections {
                         one_shot(ports[t], requests[t].next(), &mut buf)?
@@ -87,10 +111,12 @@ pub(crate) fn ratios(
                         stream.write_all(requests[t].next())?;
                         read_answer(stream, &mut buf)?
                     };
+                    let latency = began.elapsed().as_nanos() as u64;
                     check(&answer, &expected)?;
                     // Counted only if it ended in the slice it began in.
                     if current.load(Ordering::Relaxed) == s {
                         counts[s].fetch_add(1, Ordering::Relaxed);
+                        latencies[s].push(latency);
                     }
                 }
             })
@@ -104,10 +130,14 @@ pub(crate) fn ratios(
         current.store(s, Ordering::Relaxed);
         run.push(pids.map(cpu_time));
     }
+    let mut latencies: SliceLatencies = vec![Vec::new(); slices];
     for worker in workers {
-        worker
+        let theirs = worker
             .join()
             .map_err(|_| io::Error::other("client panicked"))??;
+        for (all, theirs) in latencies.iter_mut().zip(theirs) {
+            all.extend(theirs);
+        }
     }
     let count = |s: usize| counts[s].load(Ordering::Relaxed) as f64;
     let cpu = |s: usize| {
@@ -123,21 +153,35 @@ pub(crate) fn ratios(
             (second, first)
         }
     };
-    let (throughput, cpu_per_request) = (1..=pairs)
-        .map(|p| {
-            let (a, b) = pair(p);
-            (count(a) / count(b), cpu(a) / cpu(b))
-        })
-        .unzip();
-    Ok(Ratios {
-        throughput,
-        cpu_per_request,
-    })
+    let mut ratios = Ratios {
+        throughput: Vec::with_capacity(pairs),
+        cpu_per_request: Vec::with_capacity(pairs),
+        p50: Vec::with_capacity(pairs),
+        p99: Vec::with_capacity(pairs),
+    };
+    for p in 1..=pairs {
+        let (a, b) = pair(p);
+        ratios.throughput.push(count(a) / count(b));
+        ratios.cpu_per_request.push(cpu(a) / cpu(b));
+        let mut ratio = |q: f64| quantile(&mut latencies[a], q) / quantile(&mut latencies[b], q);
+        let (p50, p99) = (ratio(0.5), ratio(0.99));
+        ratios.p50.push(p50);
+        ratios.p99.push(p99);
+    }
+    Ok(ratios)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quantiles_pick_the_nearest_rank() {
+        let mut latencies: Vec<u64> = (1..=200).rev().collect();
+        assert_eq!(quantile(&mut latencies, 0.5), 101.0);
+        assert_eq!(quantile(&mut latencies, 0.99), 198.0);
+        assert!(quantile(&mut [], 0.99).is_nan());
+    }
 
     #[test]
     fn pairs_alternate_which_server_goes_first() {
