@@ -49,18 +49,18 @@ pub(crate) struct Ratios {
     pub(crate) throughput: Vec<f64>,
     /// The server's CPU time in its slice per request answered in it.
     pub(crate) cpu_per_request: Vec<f64>,
-    /// The median latency of the pair's slices.
+    /// The median latency of the pair's slices (invoker-like load only;
+    /// empty under keep-alive load).
     pub(crate) p50: Vec<f64>,
-    /// The 99th percentile latency of the pair's slices.
+    /// The 99th percentile latency of the pair's slices (likewise).
     pub(crate) p99: Vec<f64>,
 }
 
 /// Latencies (nanoseconds) of the requests counted in each slice.
 type SliceLatencies = Vec<Vec<u64>>;
 
-/// The `q` quantile of `latencies` (sorted in place); NaN if empty.
-fn quantile(latencies: &mut [u64], q: f64) -> f64 {
-    latencies.sort_unstable();
+/// The `q` quantile of `latencies`, which are sorted; NaN if empty.
+fn quantile(latencies: &[u64], q: f64) -> f64 {
     match latencies.len() {
         0 => f64::NAN,
         n => latencies[((n - 1) as f64 * q).round() as usize] as f64,
@@ -116,7 +116,9 @@ pub(crate) fn ratios(
                     // Counted only if it ended in the slice it began in.
                     if current.load(Ordering::Relaxed) == s {
                         counts[s].fetch_add(1, Ordering::Relaxed);
-                        latencies[s].push(latency);
+                        if new_connections {
+                            latencies[s].push(latency);
+                        }
                     }
                 }
             })
@@ -138,6 +140,9 @@ pub(crate) fn ratios(
         for (all, theirs) in latencies.iter_mut().zip(theirs) {
             all.extend(theirs);
         }
+    }
+    for slice in &mut latencies {
+        slice.sort_unstable();
     }
     let count = |s: usize| counts[s].load(Ordering::Relaxed) as f64;
     let cpu = |s: usize| {
@@ -163,10 +168,11 @@ pub(crate) fn ratios(
         let (a, b) = pair(p);
         ratios.throughput.push(count(a) / count(b));
         ratios.cpu_per_request.push(cpu(a) / cpu(b));
-        let mut ratio = |q: f64| quantile(&mut latencies[a], q) / quantile(&mut latencies[b], q);
-        let (p50, p99) = (ratio(0.5), ratio(0.99));
-        ratios.p50.push(p50);
-        ratios.p99.push(p99);
+        if new_connections {
+            let ratio = |q: f64| quantile(&latencies[a], q) / quantile(&latencies[b], q);
+            ratios.p50.push(ratio(0.5));
+            ratios.p99.push(ratio(0.99));
+        }
     }
     Ok(ratios)
 }
@@ -177,10 +183,10 @@ mod tests {
 
     #[test]
     fn quantiles_pick_the_nearest_rank() {
-        let mut latencies: Vec<u64> = (1..=200).rev().collect();
-        assert_eq!(quantile(&mut latencies, 0.5), 101.0);
-        assert_eq!(quantile(&mut latencies, 0.99), 198.0);
-        assert!(quantile(&mut [], 0.99).is_nan());
+        let latencies: Vec<u64> = (1..=200).collect();
+        assert_eq!(quantile(&latencies, 0.5), 101.0);
+        assert_eq!(quantile(&latencies, 0.99), 198.0);
+        assert!(quantile(&[], 0.99).is_nan());
     }
 
     #[test]
