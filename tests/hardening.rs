@@ -311,15 +311,7 @@ fn a_client_that_half_closes_after_its_request_gets_the_answer() {
             ],
         );
         let body = br#"{"value":{"do":"sleep","ms":50}}"#;
-        let head = format!(
-            "POST /run HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
-            body.len()
-        );
-        let response = parse_response(&raw_exchange(
-            server.port,
-            &[head.as_bytes(), body].concat(),
-            true,
-        ));
+        let response = parse_response(&raw_exchange(server.port, &run_request("", body), true));
         response.assert_framing();
         assert_eq!(
             (response.status, response.json()),
@@ -457,12 +449,7 @@ fn an_activation_completes_when_its_client_goes_away() {
         let server = Server::start(example, &env);
         let body = json!({ "value": slow }).to_string();
         let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
-        let head = format!(
-            "POST /run HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
-            body.len()
-        );
-        stream.write_all(head.as_bytes()).unwrap();
-        stream.write_all(body.as_bytes()).unwrap();
+        stream.write_all(&run_request("", body.as_bytes())).unwrap();
         std::thread::sleep(Duration::from_millis(100));
         drop(stream);
         // The activation is still running; give it time to end on its own

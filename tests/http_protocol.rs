@@ -156,11 +156,7 @@ fn a_partial_line_is_finished_before_the_sentinel() {
 fn what_an_action_prints_before_it_exits_is_not_lost() {
     let server = tricks();
     let body = json!({"value": {"do": "exit"}}).to_string();
-    let request = format!(
-        "POST /run HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    let answer = raw_exchange(server.port, request.as_bytes(), false);
+    let answer = raw_exchange(server.port, &run_request("", body.as_bytes()), false);
     assert!(answer.is_empty(), "{}", String::from_utf8_lossy(&answer));
     // The connection closed as the process exited: the SIGTERM of `stop`
     // comes too late to change its status.
@@ -509,12 +505,7 @@ fn keep_alive_connections_are_served() {
     let mut writer = stream;
     for word in ["abc", "hello"] {
         let body = format!(r#"{{"value":{{"payload":"{word}"}}}}"#);
-        write!(
-            writer,
-            "POST /run HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        )
-        .unwrap();
+        writer.write_all(&run_request("", body.as_bytes())).unwrap();
         let reversed: String = word.chars().rev().collect();
         let response = read_response(&mut reader);
         assert_eq!(
@@ -539,12 +530,9 @@ fn each_connection_is_closed_and_leaves_no_descriptor() {
             .set_read_timeout(Some(Duration::from_secs(10)))
             .unwrap();
         let body = r#"{"value":{"payload":"abc"}}"#;
-        write!(
-            stream,
-            "POST /run HTTP/1.1\r\nHost: x\r\n{close}Content-Length: {}\r\n\r\n{body}",
-            body.len()
-        )
-        .unwrap();
+        stream
+            .write_all(&run_request(close, body.as_bytes()))
+            .unwrap();
         let mut reader = BufReader::new(&stream);
         let response = read_response(&mut reader);
         response.assert_framing();
@@ -584,12 +572,7 @@ fn sigterm_closes_idle_keep_alive_connections_at_once() {
     let server = Server::start("reverse", &[]);
     let mut idle = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
     let body = r#"{"value":{"payload":"abc"}}"#;
-    write!(
-        idle,
-        "POST /run HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
+    idle.write_all(&run_request("", body.as_bytes())).unwrap();
     let mut answer = [0u8; 512];
     let n = idle.read(&mut answer).unwrap();
     assert!(answer[..n].starts_with(b"HTTP/1.1 200 OK"));

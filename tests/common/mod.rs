@@ -345,6 +345,18 @@ pub fn raw_exchange(port: u16, bytes: &[u8], half_close: bool) -> Vec<u8> {
     response
 }
 
+/// A `POST /run` request as raw bytes: `headers` (each line ending in
+/// `\r\n`, or none) before a Content-Length that fits `body`.
+pub fn run_request(headers: &str, body: &[u8]) -> Vec<u8> {
+    let mut request = format!(
+        "POST /run HTTP/1.1\r\nHost: x\r\n{headers}Content-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(body);
+    request
+}
+
 /// Reads one response from a connection that stays open: the head, then
 /// as many body bytes as its Content-Length says.
 pub fn read_response(reader: &mut impl BufRead) -> Response {
