@@ -74,10 +74,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     });
 
     let step = ui::step("Writing", &output.display().to_string());
+    // The layout first: it refuses a directory that is not one, before
+    // anything is written.
+    layout.write_dir(&layout_dir)?;
     let tar = layout.to_tar()?;
     std::fs::write(&output, &tar)
         .with_context(|| format!("could not write {}", output.display()))?;
-    layout.write_dir(&layout_dir)?;
     step.done(format_args!(
         "{} ({}) and the OCI layout {}",
         output.display(),
