@@ -27,6 +27,8 @@
 //! [`Error`] (a JSON value). See the README for the protocol mapping.
 
 #![warn(missing_docs)]
+// docs.rs (nightly, `--cfg docsrs`): show the feature an item needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use whisk_macros::action;
 pub use whisk_runtime::{

@@ -27,6 +27,8 @@
 //! `PROTOCOL.md` and README.
 
 #![warn(missing_docs)]
+// docs.rs (nightly, `--cfg docsrs`): show the feature an item needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod action;
 mod actionloop;
