@@ -2,7 +2,7 @@
 # Installs what the tests and the demo need beyond the Rust toolchain, and
 # only what is missing:
 #   - the musl targets, x86_64 and arm64 (rustup target add): the static
-#     binaries of tests/static_binary.rs and docker/;
+#     binaries of tests/it/static_binary.rs and docker/;
 #   - qemu-user-static (Debian/Ubuntu: apt-get), which runs the arm64 build
 #     on an x86_64 machine in that test.
 # Safe to run again. `bash scripts/setup.sh && cargo test --workspace` is

@@ -22,7 +22,7 @@
 //! the three targets share the host's build scripts and proc macros there,
 //! and a second run is incremental.
 
-mod common;
+use crate::common;
 
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
