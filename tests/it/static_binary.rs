@@ -28,8 +28,9 @@ use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Child, Command, Stdio};
+use std::thread::JoinHandle;
+use std::time::Duration;
 
 use serde_json::json;
 
@@ -221,27 +222,12 @@ fn serves_from_an_empty_root(binary: &Path) {
     };
     let (stdout, out_thread) = Capture::spawn(child.stdout.take().unwrap());
     let (stderr, err_thread) = Capture::spawn(child.stderr.take().unwrap());
-    let port_file = root.0.join("port");
-    let started = Instant::now();
-    let port: u16 = loop {
-        if let Some(port) = std::fs::read_to_string(&port_file)
-            .ok()
-            .and_then(|t| t.trim().parse().ok())
-        {
-            break port;
-        }
-        if let Some(status) = child.try_wait().unwrap() {
-            panic!(
-                "the static binary exited at start-up with {status}: {}",
-                stderr.text()
-            );
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "it did not start"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    };
+    let port = common::wait_for_port(
+        &mut child,
+        &root.0.join("port"),
+        &stderr,
+        Duration::from_secs(20),
+    );
 
     let init = common::request(
         port,
@@ -280,17 +266,22 @@ fn serves_from_an_empty_root(binary: &Path) {
         )
     );
 
-    // SAFETY: signalling our own child.
+    stop(child, [(stdout, out_thread), (stderr, err_thread)]).assert_sentinels(2);
+}
+
+/// Stops the served binary with `SIGTERM` (as the platform does) and
+/// returns what it wrote.
+fn stop(mut child: Child, [(stdout, out), (stderr, err)]: [(Capture, JoinHandle<()>); 2]) -> Logs {
+    // SAFETY: signalling our own child (qemu passes the signal on).
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let status = common::wait_timeout(&mut child, Duration::from_secs(20));
-    out_thread.join().unwrap();
-    err_thread.join().unwrap();
-    let logs = Logs {
+    out.join().unwrap();
+    err.join().unwrap();
+    Logs {
         stdout: stdout.text(),
         stderr: stderr.text(),
         status,
-    };
-    logs.assert_sentinels(2);
+    }
 }
 
 /// The arm64 build: static, and it answers under qemu in exec mode (the
@@ -342,23 +333,7 @@ fn an_aarch64_binary_answers_under_qemu_in_exec_and_http_modes() {
         .expect("start the aarch64 binary under qemu");
     let (stdout, out_thread) = Capture::spawn(child.stdout.take().unwrap());
     let (stderr, err_thread) = Capture::spawn(child.stderr.take().unwrap());
-    let started = Instant::now();
-    let port: u16 = loop {
-        if let Some(port) = std::fs::read_to_string(&port_file)
-            .ok()
-            .and_then(|t| t.trim().parse().ok())
-        {
-            break port;
-        }
-        if let Some(status) = child.try_wait().unwrap() {
-            panic!("it exited at start-up with {status}: {}", stderr.text());
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "it did not start under qemu"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    };
+    let port = common::wait_for_port(&mut child, &port_file, &stderr, Duration::from_secs(30));
     let init = common::request(
         port,
         "POST",
@@ -378,15 +353,5 @@ fn an_aarch64_binary_answers_under_qemu_in_exec_and_http_modes() {
         (run.status, run.text()),
         (200, r#"{"reversed":"ih"}"#.to_owned())
     );
-    // SAFETY: signalling our own child (qemu passes the signal on).
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let status = common::wait_timeout(&mut child, Duration::from_secs(20));
-    out_thread.join().unwrap();
-    err_thread.join().unwrap();
-    Logs {
-        stdout: stdout.text(),
-        stderr: stderr.text(),
-        status,
-    }
-    .assert_sentinels(1);
+    stop(child, [(stdout, out_thread), (stderr, err_thread)]).assert_sentinels(1);
 }
