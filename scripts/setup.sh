@@ -3,8 +3,9 @@
 # only what is missing:
 #   - the musl targets, x86_64 and arm64 (rustup target add): the static
 #     binaries of tests/it/static_binary.rs and docker/;
-#   - qemu-user-static (Debian/Ubuntu: apt-get), which runs the arm64 build
-#     on an x86_64 machine in that test.
+#   - Debian packages (apt-get): qemu-user-static, which runs the arm64
+#     builds on an x86_64 machine, and skopeo, umoci and unzip, which read
+#     what `cargo whisk image` and `cargo whisk pack` write.
 # Safe to run again. `bash scripts/setup.sh && cargo test --workspace` is
 # the README's test command.
 set -euo pipefail
@@ -20,21 +21,29 @@ if ((${#missing[@]})); then
     rustup target add "${missing[@]}"
 fi
 
-if ! command -v qemu-aarch64-static >/dev/null; then
+# Debian packages, for the tools the tests run: the arm64 binaries run
+# under qemu (tests/it/static_binary.rs, cargo-whisk/tests/artifacts.rs),
+# cargo whisk image's output is read by skopeo and umoci, its zips are
+# listed by unzip.
+packages=()
+for tool in qemu-aarch64-static:qemu-user-static skopeo:skopeo umoci:umoci unzip:unzip; do
+    command -v "${tool%%:*}" >/dev/null || packages+=("${tool#*:}")
+done
+if ((${#packages[@]})); then
     if ! command -v apt-get >/dev/null; then
-        echo "setup: install qemu-user-static (qemu-aarch64-static) with your package manager" >&2
+        echo "setup: install ${packages[*]} with your package manager" >&2
         exit 1
     fi
     sudo=()
     if ((EUID != 0)); then
         command -v sudo >/dev/null || {
-            echo "setup: qemu-user-static is missing: run \`apt-get install -y qemu-user-static\` as root" >&2
+            echo "setup: ${packages[*]} missing: run \`apt-get install -y ${packages[*]}\` as root" >&2
             exit 1
         }
         sudo=(sudo)
     fi
-    echo "setup: apt-get install -y qemu-user-static" >&2
+    echo "setup: apt-get install -y ${packages[*]}" >&2
     "${sudo[@]}" apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq qemu-user-static >/dev/null
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${packages[@]}" >/dev/null
 fi
-echo "setup: ready (targets: ${targets[*]}; $(command -v qemu-aarch64-static))" >&2
+echo "setup: ready (targets: ${targets[*]}; qemu, skopeo, umoci, unzip)" >&2
