@@ -24,9 +24,27 @@
 //! `async`, and may take a second parameter, [`Context`], with the
 //! activation's metadata. It returns `Result<O, E>` where `O: Serialize`
 //! must be a JSON object or array, and `E` is any `Display` error or
-//! [`Error`] (a JSON value). See the README for the protocol mapping.
+//! [`Error`] (a JSON value). The
+//! [README](https://github.com/whisk-rs/whisk/blob/main/README.md#what-the-platform-sees)
+//! maps every outcome to what OpenWhisk sees.
+//!
+//! ## Adding it
+//!
+//! The package is `whisk-rs`; its library is `whisk`. Either of these:
+//!
+//! ```toml
+//! [dependencies]
+//! whisk-rs = "0.1"                                   # what `cargo add whisk-rs` writes
+//! whisk = { package = "whisk-rs", version = "0.1" }  # the same, spelled as code names it
+//! ```
+//!
+//! Renamed to anything else, the attribute needs to be told:
+//! `#[my_whisk::action(crate = "my_whisk")]`. An async action runs on
+//! whisk's tokio runtime; add `tokio` yourself only to call its APIs.
 
 #![warn(missing_docs)]
+// docs.rs (nightly, `--cfg docsrs`): show the feature an item needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use whisk_macros::action;
 pub use whisk_runtime::{

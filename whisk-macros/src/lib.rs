@@ -1,9 +1,10 @@
-//! The `#[whisk::action]` attribute. Use it through the `whisk` crate.
+//! The `#[whisk::action]` attribute. Use it through the `whisk` library
+//! (package `whisk-rs`).
 //!
 //! The attribute only adapts the signature: it keeps the function as written
 //! and generates a `main` beside it that serves it with `whisk::run`,
-//! through `whisk::__private::run_sync` or `run_async`. Those take every
-//! type of the signature as an explicit generic argument that keeps the span
+//! through `whisk::__private::run` (`whisk` or the `crate = "path"`
+//! argument). That takes every type of the signature as an explicit generic argument that keeps the span
 //! of the user's token, so the compiler reports a type the action cannot use
 //! once, at that token, with a message that says what an action needs.
 //!
@@ -43,15 +44,22 @@ use syn::{FnArg, GenericArgument, ItemFn, PathArguments, ReturnType, Type};
 /// * `tracing`: install the `tracing` subscriber;
 /// * `inline` (sync functions only): run the function on the server's
 ///   thread even when activations may overlap, for quick CPU-only functions
-///   (see `whisk::SyncFn::inline`).
+///   (see `whisk::SyncFn::inline`);
+/// * `crate = "path"`: the path of the `whisk` library in the generated
+///   code, when the crate depends on it under another name
+///   (`my_whisk = { package = "whisk-rs", version = "0.1" }` and
+///   `#[my_whisk::action(crate = "my_whisk")]`), as for `tokio::main`.
 #[proc_macro_attribute]
 pub fn action(args: TokenStream, item: TokenStream) -> TokenStream {
     expand(args.into(), item.into()).into()
 }
 
-/// The attribute's arguments: `init = path`, `tracing` and `inline`.
+/// The attribute's arguments: `init = path`, `tracing`, `inline` and
+/// `crate = "path"`.
 #[derive(Default)]
 struct Args {
+    /// `crate = "path"`: where the generated code finds the `whisk` library.
+    krate: Option<syn::Path>,
     /// The function that builds the action's state.
     init: Option<syn::Path>,
     /// Whether to install the `tracing` subscriber.
@@ -61,7 +69,8 @@ struct Args {
 }
 
 const ARGUMENTS: &str = "`#[whisk::action]` takes `init = path::to::setup` (a function \
-     building the state, passed as the last parameter `whisk::State<S>`), `tracing` and `inline`";
+     building the state, passed as the last parameter `whisk::State<S>`), `tracing`, `inline` \
+     and `crate = \"path\"` (the `whisk` library's name, when the dependency is renamed)";
 
 /// Parses a flag argument (a bare name such as `tracing`).
 fn flag(meta: &syn::meta::ParseNestedMeta<'_>, name: &str) -> syn::Result<Span> {
@@ -86,6 +95,29 @@ fn parse_args(args: TokenStream2, errors: &mut Errors) -> Args {
                 syn::Error::new(
                     e.span(),
                     "expected a path to the init function, e.g. `init = setup`",
+                )
+            })?);
+            Ok(())
+        } else if meta.path.is_ident("crate") {
+            if parsed.krate.is_some() {
+                return Err(meta.error("`crate` is given twice"));
+            }
+            let expected = |span| {
+                syn::Error::new(
+                    span,
+                    "expected `crate = \"path\"`, the name of the `whisk` library \
+                     in this crate, e.g. `crate = \"my_whisk\"`",
+                )
+            };
+            let value = meta.value().map_err(|e| expected(e.span()))?;
+            let literal: syn::LitStr = value.parse().map_err(|e| expected(e.span()))?;
+            parsed.krate = Some(literal.parse().map_err(|_: syn::Error| {
+                syn::Error::new(
+                    literal.span(),
+                    format!(
+                        "`{}` is not a path: write e.g. `crate = \"my_whisk\"`",
+                        literal.value()
+                    ),
                 )
             })?);
             Ok(())
@@ -119,12 +151,7 @@ fn expand(args: TokenStream2, item: TokenStream2) -> TokenStream2 {
                 first_token_span(&item),
                 "`#[whisk::action]` goes on a function: `fn name(params: P) -> Result<O, E>`",
             );
-            return errors.emit_with(
-                item,
-                quote!(
-                    fn main() {}
-                ),
-            );
+            return errors.emit_with(item, empty_main());
         }
     };
     let main = check(&mut function, &args, &mut errors);
@@ -170,11 +197,54 @@ fn check(function: &mut ItemFn, args: &Args, errors: &mut Errors) -> TokenStream
         );
     }
     match shape(sig, args.init.is_some(), errors) {
-        Shape::Broken => quote!(
-            fn main() {}
-        ),
+        Shape::Broken => empty_main(),
         Shape::Method => TokenStream2::new(),
-        Shape::Served(signature) => serve(sig, &signature, args),
+        Shape::Served(signature) => {
+            let krate = args
+                .krate
+                .clone()
+                .unwrap_or_else(|| syn::parse_quote!(::whisk));
+            entry(&krate, serve(sig, &signature, args, &krate))
+        }
+    }
+}
+
+/// The `main` for a function that cannot be served: empty, so that the
+/// attribute's errors are the only ones. Glob-imported like the real one
+/// (see [`entry`]), so that a `fn main` of the user's adds no error either.
+fn empty_main() -> TokenStream2 {
+    quote! {
+        #[doc(hidden)]
+        mod __whisk_main {
+            pub fn main() {}
+        }
+        #[allow(unused_imports)]
+        use __whisk_main::*;
+    }
+}
+
+/// The generated `main` around `body`, which serves the action.
+///
+/// `main` is defined in a hidden module and glob-imported, so that a
+/// `fn main` the user also wrote shadows it instead of clashing with it (a
+/// bare "the name `main` is defined multiple times"). The generated `main`
+/// returns `__private::Main`, which no other `main` does: the check below
+/// then fails, for the user's `main`, with a message that says what to do.
+fn entry(krate: &syn::Path, body: TokenStream2) -> TokenStream2 {
+    quote! {
+        #[doc(hidden)]
+        fn __whisk_serve() -> ::std::process::ExitCode {
+            #body
+        }
+        #[doc(hidden)]
+        mod __whisk_main {
+            pub fn main() -> #krate::__private::Main {
+                #krate::__private::Main(super::__whisk_serve())
+            }
+        }
+        #[allow(unused_imports)]
+        use __whisk_main::*;
+        const _: () = #krate::__private::generated_main(&main);
     }
 }
 
@@ -232,9 +302,14 @@ fn shape<'a>(sig: &'a syn::Signature, stateful: bool, errors: &mut Errors) -> Sh
                         "an action with `init = ...` takes at most three parameters: \
                          `(params: P, state: whisk::State<S>)` or \
                          `(params: P, ctx: whisk::Context, state: whisk::State<S>)`"
+                    } else if ends_with(&typed.ty, "State") {
+                        "a third parameter `whisk::State<S>` needs `init = ...`: write \
+                         `#[whisk::action(init = setup)]`, where `fn setup() -> Result<S, E>` \
+                         builds the state once"
                     } else {
                         "an action takes at most two parameters: `(params: P)` or \
-                         `(params: P, ctx: whisk::Context)`"
+                         `(params: P, ctx: whisk::Context)`, and a third, \
+                         `state: whisk::State<S>`, with `#[whisk::action(init = setup)]`"
                     },
                 );
             }
@@ -253,6 +328,22 @@ fn shape<'a>(sig: &'a syn::Signature, stateful: bool, errors: &mut Errors) -> Sh
                     &typed.ty,
                     "an action's parameters are deserialized into an owned value: \
                      take an owned type, e.g. `String` rather than `&str`",
+                );
+            }
+            // `(ctx: Context, p: P)`: say "swap them", and nothing else
+            // (`Context` is not `Deserialize` would follow otherwise).
+            FnArg::Typed(typed)
+                if index == 0
+                    && ends_with(&typed.ty, "Context")
+                    && sig.inputs.iter().nth(1).is_some_and(
+                        |second| matches!(second, FnArg::Typed(t) if !ends_with(&t.ty, "Context")),
+                    ) =>
+            {
+                broken = true;
+                errors.push_spanned(
+                    &sig.inputs,
+                    "the parameters are in the wrong order: the action's parameters come \
+                     first, then the context; swap them: `(params: P, ctx: whisk::Context)`",
                 );
             }
             FnArg::Typed(typed) => types.push(&*typed.ty),
@@ -307,11 +398,16 @@ fn shape<'a>(sig: &'a syn::Signature, stateful: bool, errors: &mut Errors) -> Sh
     }
 }
 
-/// The generated `main`: the function goes to `whisk::__private::run_sync` (or
-/// `run_async`) with each type of its signature as a generic argument that
+/// The body of the generated `main`: the function goes to
+/// `whisk::__private::run` with each type of its signature as a generic argument that
 /// keeps the span of the user's token, so that a type the action cannot
 /// use is reported once, there, with the message of the bound it misses.
-fn serve(sig: &syn::Signature, signature: &Signature, args: &Args) -> TokenStream2 {
+fn serve(
+    sig: &syn::Signature,
+    signature: &Signature,
+    args: &Args,
+    krate: &syn::Path,
+) -> TokenStream2 {
     let name = &sig.ident;
     let params = signature.params;
     // Always a closure, whose parameter types come from the generic
@@ -327,48 +423,57 @@ fn serve(sig: &syn::Signature, signature: &Signature, args: &Args) -> TokenStrea
             quote!(, __whisk_ctx),
             true,
         ),
-        None => (quote!(::whisk::Context), quote!(_), quote!(), false),
+        None => (quote!(#krate::Context), quote!(_), quote!(), false),
     };
-    // With `init = ...`, the `_with_state` variant: the init function comes
-    // first, the closure also takes the state (type `St`, checked by
-    // `ActionState`), and `I` and `M` (the init function and its kind) are
-    // inferred.
-    let (suffix, state, state_pattern, init, init_generics) = match (signature.state, &args.init) {
+    // With `init = ...`, the closure also takes the state (type `St`,
+    // checked by `ActionState`), and the init function comes first; without,
+    // `St` is `NoState` and the closure ignores it. `I` and `M` (the init
+    // function and its kind) are inferred.
+    let (state, state_pattern, state_argument, init) = match (signature.state, &args.init) {
         (Some(state), Some(init)) => (
-            "_with_state",
-            quote!(#state,),
+            state.to_token_stream(),
+            quote!(__whisk_state),
             quote!(, __whisk_state),
-            quote!(#init,),
-            quote!(, _, _),
+            quote!(#init),
         ),
-        _ => ("", quote!(), quote!(), quote!(), quote!()),
+        _ => (
+            quote!(#krate::__private::NoState),
+            quote!(_),
+            quote!(),
+            quote!(#krate::__private::NoInit),
+        ),
     };
     let function = quote!(
-        |__whisk_params, #context_pattern #state_pattern| #name(__whisk_params #context_argument #state_pattern)
+        |__whisk_params, #context_pattern, #state_pattern| #name(__whisk_params #context_argument #state_argument)
     );
     let (result, output, error) = result_types(signature.result);
-    let (run, future, inline) = match &sig.asyncness {
-        // A future that is not `Send` is reported at `async`.
-        Some(asyncness) => ("run_async", quote_spanned!(asyncness.span=> , _), quote!()),
-        None => {
-            let inline = args.inline.is_some();
-            ("run_sync", quote!(), quote!(#inline,))
-        }
+    // An async function's future must be `Send`: `F`'s bound says so, at
+    // `async`.
+    let (kind, function_type, inline) = match &sig.asyncness {
+        Some(asyncness) => (
+            quote!(#krate::__private::Async<_>),
+            quote_spanned!(asyncness.span=> _),
+            false,
+        ),
+        None => (
+            quote!(#krate::__private::Blocking),
+            quote!(_),
+            args.inline.is_some(),
+        ),
     };
-    let run = Ident::new(&format!("{run}{suffix}"), Span::call_site());
     let call = quote! {
-        ::whisk::__private::#run::<#params, #context, #state #result, #output, #error, _ #future #init_generics>(
-            #inline #reads_context, #init #function
+        #krate::__private::run::<#params, #context, #state, #result, #output, #error, #kind, #function_type, _, _>(
+            #krate::__private::Options { inline: #inline, reads_context: #reads_context },
+            #init,
+            #function
         )
     };
     let tracing = args
         .tracing
-        .then(|| quote!(::whisk::__private::init_tracing();));
+        .then(|| quote!(#krate::__private::init_tracing();));
     quote! {
-        fn main() -> ::std::process::ExitCode {
-            #tracing
-            #call
-        }
+        #tracing
+        #call
     }
 }
 
@@ -417,6 +522,14 @@ fn result_arguments(ty: &Type) -> Option<(&Type, &Type)> {
         (Some(Some(output)), Some(Some(error)), None) => Some((output, error)),
         _ => None,
     }
+}
+
+/// Whether the type is a path whose last segment is `name` (`Context`,
+/// `whisk::Context`, `State<S>`): what the attribute can tell from the
+/// tokens alone.
+fn ends_with(ty: &Type, name: &str) -> bool {
+    matches!(ty, Type::Path(path) if path.qself.is_none()
+        && path.path.segments.last().is_some_and(|last| last.ident == name))
 }
 
 /// Whether `impl Trait` appears anywhere in the type.
@@ -487,32 +600,37 @@ mod tests {
         let out = expand_str("", "fn f(p: Value) -> Result<Value, String> { Ok(p) }");
         assert_eq!(errors(&out), 0, "{out}");
         assert!(
-            out.contains("fn main () -> :: std :: process :: ExitCode"),
+            out.contains("fn __whisk_serve () -> :: std :: process :: ExitCode"),
             "{out}"
         );
-        assert!(out.contains("run_sync :: < Value , :: whisk :: Context , Result < Value , String > , Value , String , _ >"), "{out}");
+        assert!(
+            out.contains("pub fn main () -> :: whisk :: __private :: Main"),
+            "{out}"
+        );
+        assert!(out.contains("run :: < Value , :: whisk :: Context , :: whisk :: __private :: NoState , Result < Value , String > , Value , String , :: whisk :: __private :: Blocking , _ , _ , _ >"), "{out}");
         // Not inline; the function takes no context, so it reads none.
         assert!(
-            out.contains("(false , false , | __whisk_params , _ | f (__whisk_params))"),
+            out.contains("Options { inline : false , reads_context : false } , :: whisk :: __private :: NoInit , | __whisk_params , _ , _ | f (__whisk_params))"),
             "{out}"
         );
     }
 
     #[test]
-    fn an_async_action_goes_to_run_async() {
+    fn an_async_action_goes_to_run_as_async() {
         let out = expand_str(
             "",
             "async fn f(p: Value, c: whisk::Context) -> Result<Value, String> { Ok(p) }",
         );
         assert_eq!(errors(&out), 0, "{out}");
+        assert!(out.contains("run :: < Value , whisk :: Context ,"), "{out}");
         assert!(
-            out.contains("run_async :: < Value , whisk :: Context ,"),
+            out.contains(":: whisk :: __private :: Async < _ > , _ , _ , _ >"),
             "{out}"
         );
         // It takes the context, so it reads it.
         assert!(
             out.contains(
-                "(true , | __whisk_params , __whisk_ctx | f (__whisk_params , __whisk_ctx))"
+                "reads_context : true } , :: whisk :: __private :: NoInit , | __whisk_params , __whisk_ctx , _ | f (__whisk_params , __whisk_ctx))"
             ),
             "{out}"
         );
@@ -527,7 +645,7 @@ mod tests {
         // arguments, name, generics, where clause, unsafe, third parameter,
         // return type.
         assert_eq!(errors(&out), 7, "{out}");
-        assert!(out.contains("fn main () { }"), "{out}");
+        assert!(out.contains("pub fn main () { }"), "{out}");
         assert!(out.contains("fn __whisk_action_named_main"), "{out}");
     }
 
@@ -536,7 +654,49 @@ mod tests {
         let out = expand_str("", "struct S;");
         assert_eq!(errors(&out), 1, "{out}");
         assert!(out.starts_with("struct S ;"), "{out}");
-        assert!(out.contains("fn main () { }"), "{out}");
+        assert!(out.contains("pub fn main () { }"), "{out}");
+    }
+
+    #[test]
+    fn crate_names_the_library_in_every_generated_path() {
+        let out = expand_str(
+            "crate = \"my_whisk\", tracing",
+            "fn f(p: Value) -> Result<Value, String> { Ok(p) }",
+        );
+        assert_eq!(errors(&out), 0, "{out}");
+        assert!(!out.contains(":: whisk ::"), "{out}");
+        assert!(out.contains("my_whisk :: __private :: run ::"), "{out}");
+        assert!(
+            out.contains("my_whisk :: __private :: init_tracing"),
+            "{out}"
+        );
+        assert!(out.contains("my_whisk :: Context"), "{out}");
+        assert!(out.contains("my_whisk :: __private :: Main"), "{out}");
+    }
+
+    #[test]
+    fn crate_takes_a_string_holding_a_path() {
+        let item = "fn f(p: Value) -> Result<Value, String> { Ok(p) }";
+        for (args, message) in [
+            ("crate = my_whisk", "expected `crate = \\\"path\\\"`"),
+            ("crate = \"not a path\"", "`not a path` is not a path"),
+            ("crate = \"a\", crate = \"b\"", "`crate` is given twice"),
+        ] {
+            let out = expand_str(args, item);
+            assert_eq!(errors(&out), 1, "{args}: {out}");
+            assert!(out.contains(message), "{args}: {out}");
+        }
+    }
+
+    #[test]
+    fn context_first_is_one_error_saying_swap() {
+        let out = expand_str(
+            "",
+            "fn f(ctx: whisk::Context, p: Value) -> Result<Value, String> { Ok(p) }",
+        );
+        assert_eq!(errors(&out), 1, "{out}");
+        assert!(out.contains("swap them"), "{out}");
+        assert!(!out.contains("run_sync"), "{out}");
     }
 
     #[test]

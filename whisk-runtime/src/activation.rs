@@ -867,7 +867,7 @@ mod tests {
     /// Under concurrency the metadata is read for an action that takes a
     /// `Context` (or for a `tracing` subscriber), and not for one without.
     /// (Without concurrency it is always read, for the `__OW_*` variables:
-    /// `tests/http_kit.rs`, which does not change this process's
+    /// `tests/it/http_kit.rs`, which does not change this process's
     /// environment.)
     #[test]
     fn the_metadata_is_read_only_when_someone_needs_it() {

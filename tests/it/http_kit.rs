@@ -3,7 +3,7 @@
 //! Where whisk's normative decisions (PROTOCOL.md Part 1) differ from what the
 //! kit expects of a code-loading runtime, the test says so.
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::{Value, json};

@@ -5,7 +5,7 @@
 //! `{"error": {...}}` for the error mapping (an application error: HTTP 200
 //! from the container, the controller then uses the inner status).
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::{Value, json};

@@ -1,6 +1,6 @@
 //! The HTTP transport beyond the kit: PROTOCOL.md Part 1, item by item.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -6,21 +6,31 @@
 //! `chroot`s into that directory and talks `/init` and `/run` to it over
 //! HTTP, exactly as from a `FROM scratch` image.
 //!
-//! The musl build needs the target: `rustup target add
-//! x86_64-unknown-linux-musl` (.ci/run does it).
+//! The same binary for arm64 (`aarch64-unknown-linux-musl`, linked by
+//! rust-lld as `.cargo/config.toml` says) is checked static and then run
+//! under `qemu-aarch64-static`, in exec mode and over HTTP.
 //!
-//! The build uses the `static-test` profile (release without fat LTO) and its
-//! own target directory, `target/static`, so it neither invalidates the normal
-//! build cache nor fights over its lock; a second run is incremental.
+//! The musl builds need the targets and qemu: `bash scripts/setup.sh`
+//! installs them (`rustup target add x86_64-unknown-linux-musl
+//! aarch64-unknown-linux-musl`, Debian's `qemu-user-static`); .ci/run does
+//! the same.
+//!
+//! The builds use the `static-test` profile (the release settings without
+//! optimisation or LTO: these tests check linking and serving, not speed)
+//! and their own target directory, `static/` inside the one cargo uses, so
+//! they neither invalidate the normal build cache nor fight over its lock;
+//! the three targets share the host's build scripts and proc macros there,
+//! and a second run is incremental.
 
-mod common;
+use crate::common;
 
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Child, Command, Stdio};
+use std::thread::JoinHandle;
+use std::time::Duration;
 
 use serde_json::json;
 
@@ -28,12 +38,18 @@ use common::{Capture, Logs, TempDir};
 
 const MUSL: &str = "x86_64-unknown-linux-musl";
 const GLIBC: &str = "x86_64-unknown-linux-gnu";
+const ARM64: &str = "aarch64-unknown-linux-musl";
 const PROFILE: &str = "static-test";
 
 /// Builds `reverse` for `target` (with `rustflags`) and returns its path.
 fn build_static_reverse(target: &str, rustflags: &str) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let target_dir = root.join("target").join("static");
+    // This test runs as `<target dir>/debug/deps/<test>`.
+    let mut target_dir = std::env::current_exe().expect("test binary path");
+    target_dir.pop();
+    target_dir.pop();
+    target_dir.pop();
+    let target_dir = target_dir.join("static");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
     let output = Command::new(cargo)
         .current_dir(root)
@@ -52,7 +68,8 @@ fn build_static_reverse(target: &str, rustflags: &str) -> PathBuf {
         .expect("run cargo");
     assert!(
         output.status.success(),
-        "the static build for {target} failed (for musl: rustup target add {MUSL}):\n{}",
+        "the static build for {target} failed (for musl: `rustup target add {target}`, \
+         or `bash scripts/setup.sh`):\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
     target_dir
@@ -75,6 +92,11 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
 /// What the kernel and the dynamic loader would need from an ELF64 file:
 /// whether it names a program interpreter (`PT_INTERP`), and how many
 /// shared libraries its dynamic section asks for (`DT_NEEDED`).
+/// The ELF machine (`e_machine`): 62 is x86_64, 183 is aarch64.
+fn elf_machine(elf: &[u8]) -> u16 {
+    u16_at(elf, 0x12)
+}
+
 fn elf_dependencies(elf: &[u8]) -> (bool, usize) {
     assert_eq!(&elf[..4], b"\x7fELF", "not an ELF file");
     assert_eq!(elf[4], 2, "not ELF64");
@@ -119,7 +141,8 @@ fn a_static_glibc_binary_serves_from_an_empty_root() {
     serves_from_an_empty_root(&binary);
 }
 
-fn serves_from_an_empty_root(binary: &Path) {
+/// Checks that `binary` needs neither a loader nor a shared library.
+fn assert_static(binary: &Path) {
     let bytes = std::fs::read(binary).expect("read the static binary");
     eprintln!(
         "{} ({PROFILE} profile): {} bytes",
@@ -148,6 +171,15 @@ fn serves_from_an_empty_root(binary: &Path) {
             "file: {text}"
         );
     }
+}
+
+fn serves_from_an_empty_root(binary: &Path) {
+    assert_static(binary);
+    assert_eq!(
+        elf_machine(&std::fs::read(binary).unwrap()),
+        62,
+        "not x86_64"
+    );
 
     // An otherwise empty root: no /lib, no /etc, no /dev, no /proc, no /tmp.
     let root = TempDir::new();
@@ -190,27 +222,12 @@ fn serves_from_an_empty_root(binary: &Path) {
     };
     let (stdout, out_thread) = Capture::spawn(child.stdout.take().unwrap());
     let (stderr, err_thread) = Capture::spawn(child.stderr.take().unwrap());
-    let port_file = root.0.join("port");
-    let started = Instant::now();
-    let port: u16 = loop {
-        if let Some(port) = std::fs::read_to_string(&port_file)
-            .ok()
-            .and_then(|t| t.trim().parse().ok())
-        {
-            break port;
-        }
-        if let Some(status) = child.try_wait().unwrap() {
-            panic!(
-                "the static binary exited at start-up with {status}: {}",
-                stderr.text()
-            );
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "it did not start"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    };
+    let port = common::wait_for_port(
+        &mut child,
+        &root.0.join("port"),
+        &stderr,
+        Duration::from_secs(20),
+    );
 
     let init = common::request(
         port,
@@ -249,15 +266,92 @@ fn serves_from_an_empty_root(binary: &Path) {
         )
     );
 
-    // SAFETY: signalling our own child.
+    stop(child, [(stdout, out_thread), (stderr, err_thread)]).assert_sentinels(2);
+}
+
+/// Stops the served binary with `SIGTERM` (as the platform does) and
+/// returns what it wrote.
+fn stop(mut child: Child, [(stdout, out), (stderr, err)]: [(Capture, JoinHandle<()>); 2]) -> Logs {
+    // SAFETY: signalling our own child (qemu passes the signal on).
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let status = common::wait_timeout(&mut child, Duration::from_secs(20));
-    out_thread.join().unwrap();
-    err_thread.join().unwrap();
-    let logs = Logs {
+    out.join().unwrap();
+    err.join().unwrap();
+    Logs {
         stdout: stdout.text(),
         stderr: stderr.text(),
         status,
-    };
-    logs.assert_sentinels(2);
+    }
+}
+
+/// The arm64 build: static, and it answers under qemu in exec mode (the
+/// dockerskeleton's `/action/exec` convention) and over HTTP.
+#[test]
+fn an_aarch64_binary_answers_under_qemu_in_exec_and_http_modes() {
+    let binary = build_static_reverse(ARM64, "");
+    assert_static(&binary);
+    let bytes = std::fs::read(&binary).unwrap();
+    assert_eq!(elf_machine(&bytes), 183, "not aarch64");
+
+    let qemu = "qemu-aarch64-static";
+    let exec = Command::new(qemu)
+        .arg(&binary)
+        .arg(r#"{"payload":"hi"}"#)
+        .env_clear()
+        .env("WHISK_MODE", "exec")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("run {qemu}: {e} (Debian: apt-get install qemu-user-static, or `bash scripts/setup.sh`)")
+        });
+    let stdout = String::from_utf8_lossy(&exec.stdout);
+    assert!(
+        exec.status.success(),
+        "exec mode under qemu: {}\n{stdout}\n{}",
+        exec.status,
+        String::from_utf8_lossy(&exec.stderr)
+    );
+    assert_eq!(
+        stdout.lines().last(),
+        Some(r#"{"reversed":"ih"}"#),
+        "stdout: {stdout}"
+    );
+
+    let dir = TempDir::new();
+    let port_file = dir.0.join("port");
+    let mut child = Command::new(qemu)
+        .arg(&binary)
+        .env_clear()
+        .env("WHISK_MODE", "http")
+        .env("WHISK_HOST", "127.0.0.1")
+        .env("WHISK_PORT", "0")
+        .env("WHISK_PORT_FILE", &port_file)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the aarch64 binary under qemu");
+    let (stdout, out_thread) = Capture::spawn(child.stdout.take().unwrap());
+    let (stderr, err_thread) = Capture::spawn(child.stderr.take().unwrap());
+    let port = common::wait_for_port(&mut child, &port_file, &stderr, Duration::from_secs(30));
+    let init = common::request(
+        port,
+        "POST",
+        "/init",
+        json!({"value": {"code": null, "main": "main", "binary": false}})
+            .to_string()
+            .as_bytes(),
+    );
+    init.assert_framing();
+    assert_eq!(
+        (init.status, init.text()),
+        (200, r#"{"ok":true}"#.to_owned())
+    );
+    let run = common::request(port, "POST", "/run", br#"{"value":{"payload":"hi"}}"#);
+    run.assert_framing();
+    assert_eq!(
+        (run.status, run.text()),
+        (200, r#"{"reversed":"ih"}"#.to_owned())
+    );
+    stop(child, [(stdout, out_thread), (stderr, err_thread)]).assert_sentinels(1);
 }

@@ -2,7 +2,7 @@
 //! server: each answered with the exact status and a JSON error naming the
 //! problem, and the next good request still succeeds.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

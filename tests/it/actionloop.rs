@@ -11,7 +11,7 @@
 //! its sentinels right after reading fd 3, so the action's logs must already
 //! be out, each line finished.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};

@@ -1,6 +1,6 @@
 //! Init-once shared state and `tracing` logs, through `examples/plain.rs`.
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::{Value, json};

@@ -5,7 +5,7 @@
 //! last line of stdout and every earlier line is a log. No `WHISK_MODE` is
 //! set: the binary must detect the transport by itself.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::os::unix::process::CommandExt;

@@ -213,23 +213,7 @@ impl Server {
         let mut child = command.spawn().expect("start the example");
         let (stdout, out_thread) = Capture::spawn(child.stdout.take().unwrap());
         let (stderr, err_thread) = Capture::spawn(child.stderr.take().unwrap());
-        let started = Instant::now();
-        let port = loop {
-            if let Ok(text) = std::fs::read_to_string(&port_file) {
-                break text.trim().parse().expect("port file holds a port");
-            }
-            if let Some(status) = child.try_wait().unwrap() {
-                panic!(
-                    "the action exited at start-up with {status}: {}",
-                    stderr.text()
-                );
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "the action did not start"
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        };
+        let port = wait_for_port(&mut child, &port_file, &stderr, Duration::from_secs(20));
         Server {
             child,
             port,
@@ -294,6 +278,34 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// The port an action started with `WHISK_PORT=0` and `WHISK_PORT_FILE`
+/// listens on, once it has written it; panics with the action's stderr if
+/// it exits first, or after `limit`.
+pub fn wait_for_port(
+    child: &mut Child,
+    port_file: &std::path::Path,
+    stderr: &Capture,
+    limit: Duration,
+) -> u16 {
+    let started = Instant::now();
+    loop {
+        if let Some(port) = std::fs::read_to_string(port_file)
+            .ok()
+            .and_then(|text| text.trim().parse().ok())
+        {
+            return port;
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!(
+                "the action exited at start-up with {status}: {}",
+                stderr.text()
+            );
+        }
+        assert!(started.elapsed() < limit, "the action did not start");
+        std::thread::sleep(Duration::from_millis(5));
     }
 }
 
