@@ -10,10 +10,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::activation::{Outcome, encode};
-use crate::busy::Responder;
 use crate::context::Context;
+use crate::core::{Outcome, encode};
 use crate::error::IntoErrorValue;
+use crate::transport::http::busy::Responder;
 
 /// A function the runtime can serve as an OpenWhisk action.
 ///

@@ -6,7 +6,7 @@
 #![doc(hidden)]
 
 use crate::action::Action;
-use crate::activation::{Core, Kind};
+use crate::core::{Core, Kind};
 
 /// The body type [`BenchCore::run_envelope`] takes (`bytes::Bytes`, as
 /// hyper hands the HTTP transport a body).

@@ -29,25 +29,15 @@
 #![warn(missing_docs)]
 
 mod action;
-mod actionloop;
-mod activation;
-mod busy;
 mod config;
 mod context;
-mod drain;
+mod core;
 mod error;
-mod exec;
-mod export;
-mod guard;
-mod http;
-mod logs;
 mod metadata;
+mod os;
 mod run;
-mod shutdown;
-mod socket;
 mod state;
-mod timerfd;
-mod trace;
+mod transport;
 
 /// Helpers shared by the unit tests.
 #[cfg(test)]
@@ -65,7 +55,6 @@ mod test_util {
 pub mod web;
 
 #[cfg(feature = "tracing")]
-#[path = "logging.rs"]
 pub mod tracing;
 
 pub use action::{Action, AsyncFn, Invocation, SyncFn, async_fn, sync_fn};

@@ -212,7 +212,7 @@ impl Metadata {
     }
 
     /// Whether some string value holds a NUL character (no environment
-    /// variable can have it: see [`Exports`](crate::export::Exports)).
+    /// variable can have it: see [`Exports`](crate::os::export::Exports)).
     pub(crate) fn has_nul(&self) -> bool {
         self.nul
     }

@@ -3,10 +3,11 @@
 use std::process::ExitCode;
 
 use crate::action::Action;
-use crate::activation::Core;
-use crate::busy::Responder;
 use crate::config::{Config, Mode};
-use crate::{actionloop, exec, http, logs};
+use crate::core::Core;
+use crate::os::logs;
+use crate::transport::http::busy::Responder;
+use crate::transport::{actionloop, exec, http};
 
 /// Serves an action with the settings from the environment, in the mode the
 /// process was started in, and returns the process exit status.
@@ -139,6 +140,6 @@ fn build_runtime() -> Result<tokio::runtime::Runtime, String> {
     std::panic::set_hook(hook);
     match built {
         Ok(runtime) => runtime.map_err(|e| e.to_string()),
-        Err(panic) => Err(crate::activation::panic_message(&panic)),
+        Err(panic) => Err(crate::core::panic_message(&panic)),
     }
 }

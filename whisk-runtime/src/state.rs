@@ -11,8 +11,8 @@ use serde_json::Value;
 use tokio::sync::OnceCell;
 
 use crate::action::{Action, Here, Invocation, Preparation, sealed};
-use crate::activation::{Kind, Outcome};
 use crate::context::Context;
+use crate::core::{Kind, Outcome};
 use crate::error::IntoErrorValue;
 
 /// Shared state of an action: built once, before the first activation (after

@@ -110,9 +110,9 @@ impl AsRef<Progress> for Progress {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::drain::Drain;
+    use crate::os::timerfd::Ticker;
     use crate::test_util::paused_runtime;
-    use crate::timerfd::Ticker;
+    use crate::transport::http::drain::Drain;
     use std::future::Future;
     use std::pin::Pin;
     use std::sync::Arc;
@@ -132,7 +132,7 @@ mod tests {
         }
     }
 
-    impl crate::drain::Stoppable for Fake {
+    impl crate::transport::http::drain::Stoppable for Fake {
         fn stop(self: Pin<&mut Self>) {}
     }
 

@@ -1,5 +1,9 @@
 //! The HTTP transport: `POST /init` and `POST /run` on port 8080.
 
+pub(crate) mod busy;
+pub(crate) mod drain;
+pub(crate) mod guard;
+
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
@@ -19,14 +23,14 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 use crate::action::Action;
-use crate::activation::{BUSY, Begun, CatchUnwind, Core, Kind, Outcome};
-use crate::busy::Responder;
 use crate::config::Config;
-use crate::drain::Drain;
-use crate::guard::Progress;
-use crate::logs::{self, Tail};
-use crate::socket::{self, Socket};
-use crate::timerfd::Ticker;
+use crate::core::{BUSY, Begun, CatchUnwind, Core, Kind, Outcome};
+use crate::os::logs::{self, Tail};
+use crate::os::socket::{self, Socket};
+use crate::os::timerfd::Ticker;
+use crate::transport::http::busy::Responder;
+use crate::transport::http::drain::Drain;
+use crate::transport::http::guard::Progress;
 
 struct Server<A> {
     core: Core<A>,
@@ -119,7 +123,7 @@ pub(crate) async fn serve<A: Action>(
     let guard = connections.guard(Ticker::new(config.read_timeout));
     tokio::spawn(async move {
         tokio::select! {
-            () = crate::shutdown::signal() => {}
+            () = crate::os::signal::signal() => {}
             () = guard => {}
         }
         let _ = stopped.send(());

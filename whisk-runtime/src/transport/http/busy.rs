@@ -23,9 +23,9 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::activation::{BUSY, Kind, Outcome};
-use crate::logs::Watch;
-use crate::timerfd::TimerFd;
+use crate::core::{BUSY, Kind, Outcome};
+use crate::os::logs::Watch;
+use crate::os::timerfd::TimerFd;
 
 /// The timer's period: an activation is refused company once it has run
 /// through a whole tick, so after between one and two ticks.

@@ -6,9 +6,9 @@ use std::io::{self, IsTerminal, Read};
 use std::process::ExitCode;
 
 use crate::action::Action;
-use crate::activation::{Core, Kind};
 use crate::context::Context;
-use crate::logs::{self, Tail};
+use crate::core::{Core, Kind};
+use crate::os::logs::{self, Tail};
 
 /// Whether the process looks like a dockerskeleton exec: an argument, or
 /// input piped or redirected on stdin.

@@ -9,8 +9,8 @@ use std::os::fd::FromRawFd;
 use axum::body::Bytes;
 
 use crate::action::Action;
-use crate::activation::Core;
-use crate::logs::{self, Tail};
+use crate::core::Core;
+use crate::os::logs::{self, Tail};
 
 /// The descriptor the proxy reads results from.
 pub(crate) const RESULT_FD: i32 = 3;

@@ -19,12 +19,12 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::action::{Action, Here, Invocation, Work};
-use crate::busy::Responder;
 use crate::context::Context;
 use crate::error::IntoErrorValue;
-use crate::export::Exports;
 use crate::metadata::Metadata;
-use crate::trace;
+use crate::os::export::Exports;
+use crate::transport::http::busy::Responder;
+pub(crate) mod trace;
 
 /// The body every runtime answers for a result that is not an object or array.
 pub(crate) const NOT_A_DICTIONARY: &str = "The action did not return a dictionary or array.";

@@ -20,8 +20,8 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
-use crate::guard::Progress;
-use crate::timerfd::Ticker;
+use crate::os::timerfd::Ticker;
+use crate::transport::http::guard::Progress;
 
 /// A connection that can be asked to finish its current request and close.
 pub(crate) trait Stoppable: Future {
