@@ -13,7 +13,6 @@ use serde_json::Value;
 use crate::context::Context;
 use crate::core::{Outcome, encode};
 use crate::error::IntoErrorValue;
-use crate::transport::http::busy::Responder;
 
 /// A function the runtime can serve as an OpenWhisk action.
 ///
@@ -25,8 +24,11 @@ pub trait Action: sealed::Sealed + Send + Sync + 'static {
     #[doc(hidden)]
     type Params: DeserializeOwned;
 
+    /// Calls the function; `overlapping` says whether activations may
+    /// overlap (`__OW_ALLOW_CONCURRENT`), when a sync function runs on the
+    /// blocking pool unless it is [`SyncFn::inline`].
     #[doc(hidden)]
-    fn invoke(&self, params: Self::Params, ctx: Context, here: Here<'_>) -> Invocation;
+    fn invoke(&self, params: Self::Params, ctx: Context, overlapping: bool) -> Invocation;
 
     /// Whether the function reads the [`Context`] it is given. When it does
     /// not (`#[whisk::action]` on a function without a `Context`
@@ -60,38 +62,13 @@ pub struct Invocation(pub(crate) Work);
 
 pub(crate) enum Work {
     /// Already answered: the parameters did not decode, or a sync function
-    /// ran in place ([`Here::run`]).
+    /// ran in place (on the caller's thread, inside [`Action::invoke`]).
     Ready(Outcome),
     /// An async function's future, polled on the runtime.
     Future(Pin<Box<dyn Future<Output = Outcome> + Send>>),
     /// A sync function for the blocking pool: activations may overlap, and
     /// it must not stall the server (it is not [`SyncFn::inline`]).
     Sync(Box<dyn FnOnce() -> Outcome + Send>),
-}
-
-/// Where [`Action::invoke`] is called: on the server's thread, and whether
-/// activations may overlap there. A sync function runs right away, inside
-/// [`Here::run`], unless they may and it is not [`SyncFn::inline`]: no box
-/// and no hop for the usual case.
-#[doc(hidden)]
-pub struct Here<'a> {
-    pub(crate) concurrent: bool,
-    /// Without concurrency in HTTP mode: refuses whatever arrives while a
-    /// sync function holds the thread (`busy.rs`).
-    pub(crate) responder: Option<&'a Responder>,
-}
-
-impl Here<'_> {
-    /// Runs a sync function on the server's thread, the busy responder
-    /// answering for it meanwhile when activations cannot overlap.
-    pub(crate) fn run(self, call: impl FnOnce() -> Outcome) -> Outcome {
-        let _window = if self.concurrent {
-            None
-        } else {
-            self.responder.map(Responder::enter)
-        };
-        call()
-    }
 }
 
 /// A synchronous action: `Fn(P, Context) -> Result<O, E>`. Made by [`sync_fn`].
@@ -181,11 +158,11 @@ where
 {
     type Params = P;
 
-    fn invoke(&self, params: P, ctx: Context, here: Here<'_>) -> Invocation {
-        if !here.concurrent || self.inline {
+    fn invoke(&self, params: P, ctx: Context, overlapping: bool) -> Invocation {
+        if !overlapping || self.inline {
             // One activation at a time, or overlapping activations of a
             // quick function: run it right here; the others wait.
-            return Invocation::ready(here.run(|| encode((self.f)(params, ctx))));
+            return Invocation::ready(encode((self.f)(params, ctx)));
         }
         let f = Arc::clone(&self.f);
         Invocation(Work::Sync(Box::new(move || encode(f(params, ctx)))))
@@ -251,7 +228,7 @@ where
 {
     type Params = P;
 
-    fn invoke(&self, params: P, ctx: Context, _: Here<'_>) -> Invocation {
+    fn invoke(&self, params: P, ctx: Context, _overlapping: bool) -> Invocation {
         let future = (self.f)(params, ctx);
         Invocation(Work::Future(Box::pin(async move { encode(future.await) })))
     }

@@ -6,7 +6,6 @@ use crate::action::Action;
 use crate::config::{Config, Mode};
 use crate::core::Core;
 use crate::os::logs;
-use crate::transport::http::busy::Responder;
 use crate::transport::{actionloop, exec, http};
 
 /// Serves an action with the settings from the environment, in the mode the
@@ -64,9 +63,7 @@ pub fn run_with<A: Action>(config: Config, action: A) -> ExitCode {
     });
     // HTTP: listen before anything else (see `http::listen`).
     let http = match mode {
-        Mode::Http => match http::listen(&config)
-            .and_then(|listener| Ok((http::responder(&listener, &config)?, listener)))
-        {
+        Mode::Http => match http::listen(&config) {
             Ok(listening) => Some(listening),
             Err(e) => {
                 eprintln!("whisk: cannot serve HTTP on {}: {e}", config.addr);
@@ -75,15 +72,13 @@ pub fn run_with<A: Action>(config: Config, action: A) -> ExitCode {
         },
         _ => None,
     };
-    let watch = http
-        .as_ref()
-        .and_then(|(responder, _)| responder.as_ref().map(Responder::watch));
-    if let Err(e) = logs::install(watch) {
+    if let Err(e) = logs::install(http.as_ref().and_then(http::Listening::watch)) {
         eprintln!("whisk: cannot start the runtime's helper thread: {e}");
         return ExitCode::FAILURE;
     }
     // One thread serves everything: sync actions run in place (see
-    // `busy.rs` for how overlapping requests are still refused).
+    // `transport/http/busy.rs` for how overlapping requests are still
+    // refused).
     let runtime = match build_runtime() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -94,12 +89,9 @@ pub fn run_with<A: Action>(config: Config, action: A) -> ExitCode {
         }
     };
     // `http` is there exactly in HTTP mode.
-    let status = if let Some((responder, listener)) = http {
-        let mut core = Core::new(action, config.concurrent);
-        if let Some(responder) = responder {
-            core.set_responder(responder);
-        }
-        match runtime.block_on(http::serve(listener, core, &config)) {
+    let status = if let Some(listening) = http {
+        let core = Core::new(action, config.concurrent);
+        match runtime.block_on(http::serve(listening, core, &config)) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("whisk: cannot serve HTTP on {}: {e}", config.addr);

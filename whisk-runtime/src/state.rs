@@ -10,7 +10,7 @@ use std::sync::Arc;
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
-use crate::action::{Action, Here, Invocation, Preparation, sealed};
+use crate::action::{Action, Invocation, Preparation, sealed};
 use crate::context::Context;
 use crate::core::{Kind, Outcome};
 use crate::error::IntoErrorValue;
@@ -175,9 +175,9 @@ where
 {
     type Params = A::Params;
 
-    fn invoke(&self, params: A::Params, ctx: Context, here: Here<'_>) -> Invocation {
+    fn invoke(&self, params: A::Params, ctx: Context, overlapping: bool) -> Invocation {
         match self.action.get() {
-            Some(action) => action.invoke(params, ctx, here),
+            Some(action) => action.invoke(params, ctx, overlapping),
             // The core prepares the action before any activation.
             None => Invocation::ready(Outcome::error(
                 Kind::DeveloperError,

@@ -8,54 +8,35 @@ pub(crate) mod trace;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::body::Bytes;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::action::{Action, Here, Invocation, Work};
+use crate::action::{Action, Invocation, Work};
 use crate::context::Context;
 use crate::metadata::Metadata;
+use crate::os::env::Gate;
 use crate::os::export::Exports;
-use crate::transport::http::busy::Responder;
 
 pub(crate) use envelope::{
     checked_value, decode, is_blank, parse_direct, parse_envelope, parse_init,
 };
-pub(crate) use outcome::{
-    BUSY, Kind, NOT_A_DICTIONARY, NOT_A_DICTIONARY_ARGUMENT, Outcome, SECOND_INIT, encode,
-};
+pub(crate) use outcome::{Kind, Outcome, SECOND_INIT, encode};
 pub(crate) use panic::{CatchUnwind, panic_message, panicked};
 
-/// The protocol state of one action: whether it is initialized, whether an
-/// activation is running, which `__OW_*` variables the last one exported.
+/// The protocol state of one action: whether it is initialized, which
+/// `__OW_*` variables the last activation exported, and the gate that
+/// keeps `/init`'s environment writes apart from running activations.
 pub(crate) struct Core<A> {
     action: A,
     concurrent: bool,
     /// Whether `/init` succeeded; held across `/init` so two cannot race.
     initialized: tokio::sync::Mutex<bool>,
-    busy: AtomicBool,
     exports: Mutex<Exports>,
-    /// Refuses requests while a sync action holds the server's thread.
-    responder: Option<Responder>,
-}
-
-/// Held while a non-concurrent activation runs.
-pub(crate) struct Busy<'a>(&'a AtomicBool);
-
-impl Drop for Busy<'_> {
-    fn drop(&mut self) {
-        self.0.store(false, Ordering::Release);
-    }
-}
-
-impl Busy<'_> {
-    /// Keeps the slot claimed past this guard: whoever takes it over (a
-    /// task that outlives the borrow) must call [`Core::end_busy`].
-    pub(crate) fn hand_over(self) {
-        std::mem::forget(self);
-    }
+    /// Held by each activation on the blocking pool, and by `/init` while
+    /// it writes the environment.
+    env: Gate,
 }
 
 /// How far [`Core::begin`] got with an activation without waiting.
@@ -75,32 +56,9 @@ impl<A: Action> Core<A> {
             action,
             concurrent,
             initialized: tokio::sync::Mutex::new(false),
-            busy: AtomicBool::new(false),
             exports: Mutex::new(Exports::default()),
-            responder: None,
+            env: Gate::default(),
         }
-    }
-
-    /// Sets the thread that answers `403` while a sync action runs in place.
-    pub(crate) fn set_responder(&mut self, responder: Responder) {
-        self.responder = Some(responder);
-    }
-
-    /// Claims the single activation slot when concurrency is off; `None`
-    /// when another activation is running.
-    pub(crate) fn try_begin(&self) -> Option<Option<Busy<'_>>> {
-        if self.concurrent {
-            return Some(None);
-        }
-        self.busy
-            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .ok()
-            .map(|_| Some(Busy(&self.busy)))
-    }
-
-    /// Releases the slot of a [`Busy`] that was handed over.
-    pub(crate) fn end_busy(&self) {
-        self.busy.store(false, Ordering::Release);
     }
 
     /// Handles `/init`: applies `env` once, then prepares the action (builds
@@ -116,12 +74,7 @@ impl<A: Action> Core<A> {
             Ok(env) => env,
             Err(outcome) => return outcome,
         };
-        for (name, value) in env {
-            // SAFETY: `/init` runs before any activation (they wait for the
-            // action to be prepared), and the runtime's own threads never
-            // read the environment.
-            unsafe { std::env::set_var(name, value) };
-        }
+        self.env.set_vars(env).await;
         if let Err(outcome) = self.prepare().await {
             return outcome;
         }
@@ -270,17 +223,13 @@ impl<A: Action> Core<A> {
 
     /// Decodes the parameters (`params`) and calls the action, inside the
     /// activation's span: a sync function that runs on the server's thread
-    /// runs to its end here ([`Here`]). Not async: the parameters never
-    /// cross an `.await`, so they need not be `Send`.
+    /// runs to its end here. Not async: the parameters never cross an
+    /// `.await`, so they need not be `Send`.
     fn start(&self, params: impl FnOnce() -> Result<A::Params, Outcome>, ctx: Context) -> Started {
         let span = trace::activation(ctx.activation_id());
-        let here = Here {
-            concurrent: self.concurrent,
-            responder: self.responder.as_ref(),
-        };
         let invoke = || {
             catch_unwind(AssertUnwindSafe(|| match params() {
-                Ok(params) => self.action.invoke(params, ctx, here),
+                Ok(params) => self.action.invoke(params, ctx, self.concurrent),
                 Err(outcome) => Invocation::ready(outcome),
             }))
         };
@@ -306,8 +255,13 @@ impl<A: Action> Core<A> {
             },
             Work::Sync(call) => {
                 // Overlapping activations: a slow sync action must not hold
-                // the server's thread.
-                let call = move || span.in_scope(|| catch_unwind(AssertUnwindSafe(call)));
+                // the server's thread. It holds the environment gate until
+                // it ends, wherever its future went meanwhile.
+                let env = self.env.running().await;
+                let call = move || {
+                    let _env = env;
+                    span.in_scope(|| catch_unwind(AssertUnwindSafe(call)))
+                };
                 match tokio::task::spawn_blocking(call).await {
                     Ok(Ok(outcome)) => outcome,
                     Ok(Err(panic)) => panicked(panic),

@@ -59,6 +59,24 @@ impl Outcome {
         Outcome { kind, body }
     }
 
+    /// The `403` for a `/run` that overlaps another while concurrency is
+    /// off, logged on stderr as OpenWhisk's own runtimes log it.
+    pub(crate) fn busy() -> Self {
+        eprintln!("Internal system error: {BUSY}");
+        Outcome::error(Kind::Rejected, BUSY)
+    }
+
+    /// The HTTP status of this answer (the HTTP transport's mapping; exec
+    /// and ActionLoop have their own signals).
+    pub(crate) fn status(&self) -> u16 {
+        match self.kind {
+            Kind::Success | Kind::ApplicationError => 200,
+            Kind::DeveloperError => 502,
+            Kind::BadRequest => 400,
+            Kind::Rejected => 403,
+        }
+    }
+
     /// `{"error": "<message>"}` of the given kind.
     pub(crate) fn error(kind: Kind, message: impl Into<String>) -> Self {
         Outcome::error_value(kind, &Value::String(message.into()))

@@ -3,6 +3,7 @@
 //! A leaf: nothing here imports the rest of the runtime, except the
 //! metadata whose values `export` writes.
 
+pub(crate) mod env;
 pub(crate) mod export;
 pub(crate) mod logs;
 pub(crate) mod signal;

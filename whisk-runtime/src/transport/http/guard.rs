@@ -99,8 +99,8 @@ impl Drop for Handling<'_> {
     }
 }
 
-/// For the tests, which give a connection a bare `Progress`.
-#[cfg(test)]
+/// What [`Drain::watch`](super::drain::Drain::watch) is given for a
+/// connection.
 impl AsRef<Progress> for Progress {
     fn as_ref(&self) -> &Progress {
         self
