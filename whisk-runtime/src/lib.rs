@@ -27,6 +27,10 @@
 //! `PROTOCOL.md` and README.
 
 #![warn(missing_docs)]
+// Every `unsafe` block is in `os/`, which allows it, each with a SAFETY
+// comment saying why it holds.
+#![deny(unsafe_code)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 mod action;
 mod config;

@@ -189,10 +189,11 @@ impl Metadata {
     /// The text of a key or a string value.
     fn str(&self, span: &Span) -> &str {
         if span.in_source {
-            // SAFETY: `place` keeps a range in `source` only for a `&str`
-            // whose bytes are exactly those bytes of `source`, which never
-            // change (`Bytes` is immutable): valid UTF-8, as they were then.
-            unsafe { std::str::from_utf8_unchecked(&self.source[span.range.clone()]) }
+            // `place` keeps a range in `source` only for a `&str` whose
+            // bytes are exactly those bytes of `source`, which never change
+            // (`Bytes` is immutable): checked again, it is valid UTF-8 (the
+            // check costs a few strings per activation: noise).
+            std::str::from_utf8(&self.source[span.range.clone()]).unwrap_or_default()
         } else {
             &self.text[span.range.clone()]
         }

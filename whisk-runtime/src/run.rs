@@ -1,11 +1,12 @@
 //! The entry points: [`run`] and [`run_with`].
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use crate::action::Action;
 use crate::config::{Config, Mode};
 use crate::core::Core;
-use crate::os::logs;
+use crate::os::{self, logs};
 use crate::transport::{actionloop, exec, http};
 
 /// Serves an action with the settings from the environment, in the mode the
@@ -19,8 +20,15 @@ use crate::transport::{actionloop, exec, http};
 ///    dockerskeleton, or a local `reverse '{"payload":"hi"}'`);
 /// 3. **HTTP** on `0.0.0.0:8080` otherwise (a container image's entrypoint).
 ///
-/// Nothing is printed at start-up. A setting that cannot be used is reported
-/// on stderr with exit status 2.
+/// In HTTP mode the server listens on `WHISK_HOST` and `WHISK_PORT` (default `0.0.0.0:8080`,
+/// every interface, as a container's port must be reachable from the
+/// invoker). Nothing is printed at start-up, except one
+/// `whisk: listening on ADDR` line on stderr when stderr is a terminal (a
+/// run by hand; never in a container, where start-up output would land in
+/// the first activation's logs). A setting that cannot be used is reported
+/// on stderr with exit status 2. In ActionLoop mode the runtime takes
+/// descriptor 3 (the proxy's result pipe) as its own: nothing else in the
+/// process may use it.
 ///
 /// ```no_run
 /// use whisk_runtime::{Context, run, sync_fn};
@@ -61,10 +69,28 @@ pub fn run_with<A: Action>(config: Config, action: A) -> ExitCode {
             Mode::Http
         }
     });
+    // ActionLoop: fd 3 is taken before the runtime opens any descriptor.
+    let results = match mode {
+        Mode::ActionLoop => match os::fd::take_result_pipe() {
+            Ok(results) => Some(results),
+            Err(e) => {
+                eprintln!(
+                    "whisk: ActionLoop mode needs the result pipe on fd 3, which is not open: {e}"
+                );
+                return ExitCode::FAILURE;
+            }
+        },
+        _ => None,
+    };
     // HTTP: listen before anything else (see `http::listen`).
     let http = match mode {
         Mode::Http => match http::listen(&config) {
-            Ok(listening) => Some(listening),
+            Ok(listening) => {
+                if std::io::stderr().is_terminal() {
+                    eprintln!("whisk: listening on {}", listening.local_addr());
+                }
+                Some(listening)
+            }
             Err(e) => {
                 eprintln!("whisk: cannot serve HTTP on {}: {e}", config.addr);
                 return ExitCode::FAILURE;
@@ -98,9 +124,9 @@ pub fn run_with<A: Action>(config: Config, action: A) -> ExitCode {
                 ExitCode::FAILURE
             }
         }
-    } else if mode == Mode::ActionLoop {
+    } else if let Some(results) = results {
         let core = Core::new(action, false);
-        match actionloop::serve(&core, &runtime) {
+        match actionloop::serve(&core, &runtime, results) {
             Ok(actionloop::Ended::Eof) => ExitCode::SUCCESS,
             Ok(actionloop::Ended::InitFailed) => ExitCode::FAILURE,
             Err(e) => {

@@ -20,12 +20,7 @@ pub(crate) fn detected() -> bool {
     if stdin.is_terminal() {
         return false;
     }
-    // SAFETY: fstat on fd 0 only fills `stat`.
-    let mut stat: libc::stat = unsafe { std::mem::zeroed() };
-    if unsafe { libc::fstat(0, &mut stat) } != 0 {
-        return false;
-    }
-    matches!(stat.st_mode & libc::S_IFMT, libc::S_IFIFO | libc::S_IFREG)
+    crate::os::fd::is_pipe_or_file(0)
 }
 
 /// Runs one activation. Exit status: 0 on success, 1 when the action failed

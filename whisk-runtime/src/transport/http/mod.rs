@@ -51,6 +51,13 @@ pub(crate) struct Listening {
 }
 
 impl Listening {
+    /// The address listened on (the port the system chose for port 0).
+    pub(crate) fn local_addr(&self) -> String {
+        self.listener
+            .local_addr()
+            .map_or_else(|e| format!("? ({e})"), |addr| addr.to_string())
+    }
+
     /// The busy responder, for the helper thread to serve (`logs::install`).
     pub(crate) fn watch(&self) -> Option<Arc<dyn Watch>> {
         self.window.as_ref().map(|window| window.watch())
