@@ -146,13 +146,19 @@ impl Pump {
     /// Puts a pipe in front of stdout and stderr each, and an epoll
     /// instance on the pipes.
     fn divert() -> io::Result<(Arc<Mutex<[Stream; 2]>>, OwnedFd)> {
-        let out = Stream::divert(libc::STDOUT_FILENO)?;
-        let err = Stream::divert(libc::STDERR_FILENO)?;
+        let mut out = Stream::divert(libc::STDOUT_FILENO)?;
+        let mut err = Stream::divert(libc::STDERR_FILENO)?;
         let output = watch_input([&out.read, &err.read])?;
         // All is ready: only now swap the pipes in, so a failure above
         // leaves the real streams untouched.
         out.swap_in()?;
         err.swap_in()?;
+        // The write ends now live on fds 1 and 2; drop our extra copies,
+        // here rather than in the helper thread (which may run late), so
+        // that the pipes report EOF if those are ever closed and the
+        // process holds the same descriptors from the first request on.
+        out.write = None;
+        err.write = None;
         Ok((Arc::new(Mutex::new([out, err])), output))
     }
 
@@ -310,13 +316,6 @@ impl End<'_> {
 /// The helper thread: forwards the action's output [`DEFER`] after it comes,
 /// so a chatty action never fills the pipes, and serves the watch.
 fn helper_loop(streams: Option<&Mutex<[Stream; 2]>>, watch: Option<&dyn Watch>) {
-    // The write ends now live on fds 1 and 2; drop our extra copies so that
-    // the pipes report EOF if those are ever closed.
-    if let Some(streams) = streams {
-        for stream in lock(streams).iter_mut() {
-            stream.write = None;
-        }
-    }
     let mut buf = vec![MaybeUninit::uninit(); 64 * 1024];
     // When output has been seen: by when it is forwarded. Until then the
     // pipes are left out of the `poll`, which would return at once.
