@@ -24,7 +24,11 @@
 //! `async`, and may take a second parameter, [`Context`], with the
 //! activation's metadata. It returns `Result<O, E>` where `O: Serialize`
 //! must be a JSON object or array, and `E` is any `Display` error or
-//! [`Error`] (a JSON value). See the README for the protocol mapping.
+//! [`Error`] (a JSON value). See the
+//! [README](https://github.com/whisk-rs/whisk#readme) for the protocol
+//! mapping, and
+//! [docs/PROTOCOL.md](https://github.com/whisk-rs/whisk/blob/main/docs/PROTOCOL.md)
+//! for the protocol itself.
 
 #![warn(missing_docs)]
 

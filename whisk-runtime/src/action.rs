@@ -17,8 +17,23 @@ use crate::error::IntoErrorValue;
 /// A function the runtime can serve as an OpenWhisk action.
 ///
 /// Made with [`sync_fn`] or [`async_fn`] (which is what `#[whisk::action]`
-/// expands to) and passed to [`run`](fn@crate::run). The trait is sealed: its
-/// method is the runtime's business.
+/// expands to), or [`stateful`](crate::stateful), and passed to
+/// [`run`](fn@crate::run). The trait is sealed: its method is the runtime's
+/// business. Write `impl Action` to hand an action around:
+///
+/// ```no_run
+/// # extern crate whisk_runtime as whisk;
+/// use whisk::{Action, Context, run, sync_fn};
+/// use serde_json::{Value, json};
+///
+/// fn echo() -> impl Action {
+///     sync_fn(|v: Value, _: Context| Ok::<_, String>(json!({"echo": v})))
+/// }
+///
+/// fn main() -> std::process::ExitCode {
+///     run(echo())
+/// }
+/// ```
 pub trait Action: sealed::Sealed + Send + Sync + 'static {
     /// What the `/run` `value` is decoded into before [`Action::invoke`].
     #[doc(hidden)]
@@ -89,7 +104,8 @@ pub struct SyncFn<F, P> {
 /// [`SyncFn::inline`] for quick functions.
 ///
 /// ```no_run
-/// use whisk_runtime::{Context, run, sync_fn};
+/// # extern crate whisk_runtime as whisk;
+/// use whisk::{Context, run, sync_fn};
 /// use serde_json::Value;
 ///
 /// fn main() -> std::process::ExitCode {
@@ -126,7 +142,8 @@ impl<F, P> SyncFn<F, P> {
     /// sync functions always run on the server's thread then.
     ///
     /// ```no_run
-    /// use whisk_runtime::{Context, run, sync_fn};
+    /// # extern crate whisk_runtime as whisk;
+    /// use whisk::{Context, run, sync_fn};
     /// use serde_json::{Value, json};
     ///
     /// fn main() -> std::process::ExitCode {
@@ -175,6 +192,19 @@ where
 
 /// An asynchronous action: `Fn(P, Context) -> impl Future<Output =
 /// Result<O, E>>`. Made by [`async_fn`].
+///
+/// ```no_run
+/// # extern crate whisk_runtime as whisk;
+/// use whisk::{AsyncFn, Context, Error, async_fn, run};
+/// use serde_json::{Value, json};
+///
+/// fn main() -> std::process::ExitCode {
+///     let action: AsyncFn<_, Value> = async_fn(|v: Value, _: Context| async move {
+///         Ok::<_, Error>(json!({"got": v}))
+///     });
+///     run(action)
+/// }
+/// ```
 pub struct AsyncFn<F, P> {
     f: F,
     reads_context: bool,
@@ -184,7 +214,8 @@ pub struct AsyncFn<F, P> {
 /// Serves an async function (or a closure returning a future) as an action.
 ///
 /// ```no_run
-/// use whisk_runtime::{Context, Error, async_fn, run};
+/// # extern crate whisk_runtime as whisk;
+/// use whisk::{Context, Error, async_fn, run};
 /// use serde_json::{Value, json};
 ///
 /// fn main() -> std::process::ExitCode {

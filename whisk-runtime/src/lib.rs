@@ -1,12 +1,13 @@
-//! The runtime behind [`whisk`](https://docs.rs/whisk): the OpenWhisk action
-//! protocol and its three transports.
+//! The runtime behind [`whisk`](https://docs.rs/whisk-rs) (the `whisk-rs`
+//! package): the OpenWhisk action protocol and its three transports.
 //!
 //! Most users never name this crate: `#[whisk::action]` expands to a call of
 //! [`run`](fn@run). Use it directly to serve an action without the attribute, the
 //! way Go's `ow.RegisterAction` does:
 //!
 //! ```no_run
-//! use whisk_runtime::{Context, Error, run, sync_fn};
+//! # extern crate whisk_runtime as whisk;
+//! use whisk::{Context, Error, run, sync_fn};
 //! use serde_json::{Value, json};
 //!
 //! fn main() -> std::process::ExitCode {
@@ -24,7 +25,8 @@
 //! * **exec**, as the dockerskeleton runs `/action/exec` (and for local runs).
 //!
 //! The exact protocol (status codes, bodies, sentinels) is in the project's
-//! `PROTOCOL.md` and README.
+//! [docs/PROTOCOL.md](https://github.com/whisk-rs/whisk/blob/main/docs/PROTOCOL.md)
+//! and [README](https://github.com/whisk-rs/whisk#readme).
 
 #![warn(missing_docs)]
 // Every `unsafe` block is in `os/`, which allows it, each with a SAFETY
@@ -72,7 +74,8 @@ pub use state::{InitFn, State, Stateful, stateful};
 /// activation; the runtime writes it, actions never need to.
 ///
 /// ```
-/// assert_eq!(whisk_runtime::SENTINEL, "XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX");
+/// # extern crate whisk_runtime as whisk;
+/// assert_eq!(whisk::SENTINEL, "XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX");
 /// ```
 pub const SENTINEL: &str = "XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX";
 

@@ -31,7 +31,8 @@ use crate::transport::{actionloop, exec, http};
 /// process may use it.
 ///
 /// ```no_run
-/// use whisk_runtime::{Context, run, sync_fn};
+/// # extern crate whisk_runtime as whisk;
+/// use whisk::{Context, run, sync_fn};
 /// use serde_json::{Value, json};
 ///
 /// fn main() -> std::process::ExitCode {
@@ -51,7 +52,8 @@ pub fn run<A: Action>(action: A) -> ExitCode {
 /// Serves an action with the given settings; see [`run`].
 ///
 /// ```no_run
-/// use whisk_runtime::{Config, Context, Mode, run_with, sync_fn};
+/// # extern crate whisk_runtime as whisk;
+/// use whisk::{Config, Context, Mode, run_with, sync_fn};
 /// use serde_json::Value;
 ///
 /// let mut config = Config::from_env().unwrap();

@@ -199,7 +199,7 @@ async fn init<A: Action>(State(server): State<Arc<Server<A>>>, body: Body) -> Re
     };
     let outcome = server.core.init(&body).await;
     if outcome.kind == Kind::DeveloperError {
-        // A failed init is logged like an activation (PROTOCOL.md 2.4).
+        // A failed init is logged like an activation (docs/PROTOCOL.md 2.4).
         logs::end_activation(Tail::Sentinels);
     }
     respond(outcome)
