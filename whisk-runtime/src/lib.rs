@@ -34,6 +34,14 @@
 #![deny(unsafe_code)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+/// The sentinel's text, written once: [`SENTINEL`], and the line the log
+/// pump writes (`os/logs.rs`).
+macro_rules! sentinel {
+    () => {
+        "XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX"
+    };
+}
+
 mod action;
 mod config;
 mod context;
@@ -77,7 +85,7 @@ pub use state::{InitFn, State, Stateful, stateful};
 /// # extern crate whisk_runtime as whisk;
 /// assert_eq!(whisk::SENTINEL, "XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX");
 /// ```
-pub const SENTINEL: &str = "XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX";
+pub const SENTINEL: &str = sentinel!();
 
 #[path = "bench.rs"]
 pub mod __bench;

@@ -4,9 +4,8 @@
 //! `Value` serde_json read, so that it is exactly what a direct parse gives.
 //!
 //! A `Map<String, Value>` of the seven keys the invoker sends costs some
-//! twenty allocations to build and as many frees, about a fifth of the
-//! runtime's own instructions per activation (callgrind). Here a `/run` body
-//! costs one: read from a shared body ([`Metadata::reading`], HTTP), a key
+//! twenty allocations and as many frees per activation (BENCHMARKS.md,
+//! decisions). Here a `/run` body costs one: read from a shared body ([`Metadata::reading`], HTTP), a key
 //! or string written without escapes (all the invoker sends) is not even
 //! copied, but read in place. [`Context`](crate::Context) builds the `Map`
 //! only when an action asks for one.

@@ -126,8 +126,8 @@ impl<A: Action> Core<A> {
     /// variables (concurrency off), an action that takes a [`Context`], the
     /// activation's `tracing` span. Otherwise, as for an action without a
     /// `Context` under concurrency, the action gets an empty one, and the
-    /// body's other keys are only checked to be JSON: some 570 instructions
-    /// fewer per activation (BENCHMARKS.md, tenth round).
+    /// body's other keys are only checked to be JSON (BENCHMARKS.md,
+    /// decisions).
     pub(crate) fn begin(&self, body: &Bytes) -> Begun {
         let metadata = !self.concurrent || self.action.reads_context() || trace::needs_id();
         let direct = match self.action.prepare() {

@@ -35,7 +35,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// The line OpenWhisk waits for on both streams after each activation.
-pub(crate) const SENTINEL: &[u8] = b"XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX\n";
+pub(crate) const SENTINEL: &[u8] = concat!(sentinel!(), "\n").as_bytes();
 
 /// What to write after the action's output once an activation is over.
 #[derive(Clone, Copy, Debug)]
