@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::context::Context;
-use crate::core::{Outcome, encode};
+use crate::core::outcome::{Outcome, encode};
 use crate::error::IntoErrorValue;
 
 /// A function the runtime can serve as an OpenWhisk action.

@@ -1,13 +1,11 @@
 //! The entry points: [`run`] and [`run_with`].
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use crate::action::Action;
-use crate::config::{Config, Mode};
-use crate::core::Core;
-use crate::os::{self, logs};
-use crate::transport::{actionloop, exec, http};
+use crate::config::Config;
+use crate::os::logs;
+use crate::transport::{self, Transport};
 
 /// Serves an action with the settings from the environment, in the mode the
 /// process was started in, and returns the process exit status.
@@ -62,45 +60,14 @@ pub fn run<A: Action>(action: A) -> ExitCode {
 /// run_with(config, sync_fn(|v: Value, _: Context| Ok::<_, String>(v)));
 /// ```
 pub fn run_with<A: Action>(config: Config, action: A) -> ExitCode {
-    let mode = config.mode.unwrap_or_else(|| {
-        if actionloop::detected() {
-            Mode::ActionLoop
-        } else if exec::detected() {
-            Mode::Exec
-        } else {
-            Mode::Http
-        }
-    });
-    // ActionLoop: fd 3 is taken before the runtime opens any descriptor.
-    let results = match mode {
-        Mode::ActionLoop => match os::fd::take_result_pipe() {
-            Ok(results) => Some(results),
-            Err(e) => {
-                eprintln!(
-                    "whisk: ActionLoop mode needs the result pipe on fd 3, which is not open: {e}"
-                );
-                return ExitCode::FAILURE;
-            }
-        },
-        _ => None,
+    let mode = config.mode.unwrap_or_else(transport::detect);
+    // Before anything else: the transport's own descriptors (see
+    // `Transport::open`).
+    let transport = match Transport::open(mode, &config) {
+        Ok(transport) => transport,
+        Err(status) => return status,
     };
-    // HTTP: listen before anything else (see `http::listen`).
-    let http = match mode {
-        Mode::Http => match http::listen(&config) {
-            Ok(listening) => {
-                if std::io::stderr().is_terminal() {
-                    eprintln!("whisk: listening on {}", listening.local_addr());
-                }
-                Some(listening)
-            }
-            Err(e) => {
-                eprintln!("whisk: cannot serve HTTP on {}: {e}", config.addr);
-                return ExitCode::FAILURE;
-            }
-        },
-        _ => None,
-    };
-    if let Err(e) = logs::install(http.as_ref().and_then(http::Listening::watch)) {
+    if let Err(e) = logs::install(transport.watch()) {
         eprintln!("whisk: cannot start the runtime's helper thread: {e}");
         return ExitCode::FAILURE;
     }
@@ -116,29 +83,7 @@ pub fn run_with<A: Action>(config: Config, action: A) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    // `http` is there exactly in HTTP mode.
-    let status = if let Some(listening) = http {
-        let core = Core::new(action, config.concurrent);
-        match runtime.block_on(http::serve(listening, core, &config)) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("whisk: cannot serve HTTP on {}: {e}", config.addr);
-                ExitCode::FAILURE
-            }
-        }
-    } else if let Some(results) = results {
-        let core = Core::new(action, false);
-        match actionloop::serve(&core, &runtime, results) {
-            Ok(actionloop::Ended::Eof) => ExitCode::SUCCESS,
-            Ok(actionloop::Ended::InitFailed) => ExitCode::FAILURE,
-            Err(e) => {
-                eprintln!("whisk: the ActionLoop connection failed: {e}");
-                ExitCode::FAILURE
-            }
-        }
-    } else {
-        exec::serve(&Core::new(action, false), &runtime)
-    };
+    let status = transport.serve(action, &config, &runtime);
     logs::drain();
     status
 }

@@ -12,7 +12,7 @@ use tokio::sync::OnceCell;
 
 use crate::action::{Action, Invocation, Preparation, sealed};
 use crate::context::Context;
-use crate::core::{Kind, Outcome};
+use crate::core::outcome::{Kind, Outcome};
 use crate::error::IntoErrorValue;
 
 /// Shared state of an action: built once, before the first activation (after

@@ -2,7 +2,7 @@
 //! action, encode the result, map errors. Transports only move bytes.
 
 mod envelope;
-mod outcome;
+pub(crate) mod outcome;
 mod panic;
 pub(crate) mod trace;
 
@@ -22,7 +22,7 @@ use crate::os::export::Exports;
 pub(crate) use envelope::{
     checked_value, decode, is_blank, parse_direct, parse_envelope, parse_init,
 };
-pub(crate) use outcome::{Kind, Outcome, SECOND_INIT, encode};
+pub(crate) use outcome::{Kind, Outcome, SECOND_INIT};
 pub(crate) use panic::{CatchUnwind, panic_message, panicked};
 
 /// The protocol state of one action: whether it is initialized, which

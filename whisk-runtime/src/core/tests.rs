@@ -1,4 +1,4 @@
-use super::outcome::{NOT_A_DICTIONARY, NOT_A_DICTIONARY_ARGUMENT};
+use super::outcome::{NOT_A_DICTIONARY, NOT_A_DICTIONARY_ARGUMENT, encode};
 use super::*;
 use serde::de::DeserializeOwned;
 use serde_json::json;

@@ -4,10 +4,12 @@
 
 use std::fs::File;
 use std::io::{self, BufRead, Write};
+use std::process::ExitCode;
 
 use axum::body::Bytes;
 
 use crate::action::Action;
+use crate::config::Config;
 use crate::core::Core;
 use crate::os::fd::{self, RESULT_FD};
 use crate::os::logs::{self, Tail};
@@ -19,7 +21,7 @@ pub(crate) fn detected() -> bool {
 
 /// How the loop ended without an I/O error.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Ended {
+enum Ended {
     /// stdin reached EOF: the proxy is done with us.
     Eof,
     /// Building the action's state failed (logged on stderr).
@@ -29,9 +31,26 @@ pub(crate) enum Ended {
 /// Serves activations until stdin ends, writing each result line to
 /// `results` (fd 3, [`fd::take_result_pipe`]).
 pub(crate) fn serve<A: Action>(
+    results: File,
+    core: Core<A>,
+    _config: &Config,
+    runtime: &tokio::runtime::Runtime,
+) -> ExitCode {
+    match serve_lines(results, &core, runtime) {
+        Ok(Ended::Eof) => ExitCode::SUCCESS,
+        Ok(Ended::InitFailed) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("whisk: the ActionLoop connection failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The loop of [`serve`]: one request line in, one result line out.
+fn serve_lines<A: Action>(
+    results: File,
     core: &Core<A>,
     runtime: &tokio::runtime::Runtime,
-    results: File,
 ) -> io::Result<Ended> {
     let mut results = io::BufWriter::new(results);
     // Shared state is built before the ack: a failure (already logged on

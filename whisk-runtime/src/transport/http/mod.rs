@@ -8,6 +8,7 @@ pub(crate) mod guard;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
@@ -113,11 +114,27 @@ fn router<A: Action>(server: Arc<Server<A>>) -> Router {
 
 /// Serves the action until SIGTERM or SIGINT, then stops accepting and lets
 /// in-flight activations finish (for at most [`DRAIN_TIMEOUT`]).
+pub(crate) fn serve<A: Action>(
+    listening: Listening,
+    core: Core<A>,
+    config: &Config,
+    runtime: &tokio::runtime::Runtime,
+) -> ExitCode {
+    match runtime.block_on(accept_loop(listening, core, config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("whisk: cannot serve HTTP on {}: {e}", config.addr);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The server: accepts connections and serves each with the router.
 ///
 /// The accept loop is hyper's own (rather than `axum::serve`) to bound how
 /// long a client may keep a connection waiting (`guard.rs`) and take to
 /// send a body (`read_body`).
-pub(crate) async fn serve<A: Action>(
+async fn accept_loop<A: Action>(
     listening: Listening,
     core: Core<A>,
     config: &Config,
