@@ -26,7 +26,9 @@
 //! must be a JSON object or array, and `E` is any `Display` error or
 //! [`Error`] (a JSON value). The
 //! [README](https://github.com/whisk-rs/whisk/blob/main/README.md#what-the-platform-sees)
-//! maps every outcome to what OpenWhisk sees.
+//! maps every outcome to what OpenWhisk sees;
+//! [docs/PROTOCOL.md](https://github.com/whisk-rs/whisk/blob/main/docs/PROTOCOL.md)
+//! is the protocol itself.
 //!
 //! ## Adding it
 //!

@@ -1,6 +1,8 @@
 //! Arbitrary `/run` bodies through the activation core, for a typed action and
 //! a `serde_json::Value` one. Whatever the input, the core must answer (no
-//! panic, no hang) with a status of the protocol and a JSON object or array.
+//! panic, no hang) with a status of the protocol and a JSON object or array,
+//! and the one-pass decoder of the usual request must answer exactly as the
+//! general one does.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -37,7 +39,17 @@ fn runtime() -> &'static tokio::runtime::Runtime {
 fn check<A: Action>(action: A, data: &[u8]) {
     // Concurrency on: no `__OW_*` export, which is process-global.
     let core = BenchCore::new(action, true);
-    let (status, body) = runtime().block_on(core.run_envelope(&Bytes::copy_from_slice(data)));
+    let data = Bytes::copy_from_slice(data);
+    let (status, body) = runtime().block_on(core.run_envelope(&data));
+    // The usual path (one pass, `value` straight into the parameters) and
+    // the general one (every check in order, `value` decoded from its
+    // text) agree on every input: same status, same bytes.
+    let general = runtime().block_on(core.run_general(&data));
+    assert_eq!(
+        (status, String::from_utf8_lossy(&body)),
+        (general.0, String::from_utf8_lossy(&general.1)),
+        "the one-pass and the general decoder disagree"
+    );
     assert!(matches!(status, 200 | 400 | 502), "status {status}");
     let value: Value = serde_json::from_slice(&body).expect("the body is JSON");
     assert!(value.is_object() || value.is_array(), "body {value}");

@@ -1,5 +1,5 @@
 //! The ActionLoop transport, driven the way OpenWhisk's Go proxy drives it
-//! (PROTOCOL.md §7): the example binary is started with a clean environment
+//! (docs/PROTOCOL.md §7): the example binary is started with a clean environment
 //! (only `__OW_*` variables and the `/init` `env`, no `PATH`, no `HOME`),
 //! stdin a pipe carrying one request line per activation, stdout and stderr
 //! captured, and the write end of a result pipe on fd 3. No `WHISK_MODE` is

@@ -1,5 +1,5 @@
 //! The exec transport, driven the way the dockerskeleton's Python proxy runs
-//! `/action/exec` (PROTOCOL.md §8): a new process per activation, the `value`
+//! `/action/exec` (docs/PROTOCOL.md §8): a new process per activation, the `value`
 //! as JSON in `argv[1]` when it is at most 131071 bytes, and always on stdin
 //! too (then closed); the metadata as `__OW_*` variables; the result is the
 //! last line of stdout and every earlier line is a log. No `WHISK_MODE` is

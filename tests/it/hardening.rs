@@ -677,3 +677,130 @@ fn a_runtime_that_cannot_start_says_why() {
         "{said:#?}"
     );
 }
+
+/// A client that writes its whole request before it reads the answer (as
+/// Python's `http.client` and Apache HttpClient do) gets the early answer,
+/// a 413 for a body over the limit or a 404 for a path with a body, rather
+/// than a reset: the server reads and drops the body first.
+#[test]
+fn a_client_that_writes_its_whole_body_first_reads_the_413() {
+    let server = Server::start(
+        "kit",
+        &[("KIT_ACTION", "plain"), ("WHISK_RUN_MAX_BYTES", "1048576")],
+    );
+    let body = vec![b' '; 16 << 20];
+    for (path, status, message) in [
+        (
+            "/run",
+            413,
+            "The request body is larger than the limit of 1048576 bytes.".to_owned(),
+        ),
+        (
+            "/elsewhere",
+            404,
+            "There is no /elsewhere here: an action serves POST /init and POST /run.".to_owned(),
+        ),
+    ] {
+        let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).unwrap();
+        // All of it, before reading anything: without the server reading
+        // it, this fails with a broken pipe or a reset.
+        stream
+            .write_all(&body)
+            .unwrap_or_else(|e| panic!("{path}: the server stopped reading the body: {e}"));
+        // The body was read whole: the connection stays open for more.
+        let response = read_response(&mut std::io::BufReader::new(&stream));
+        response.assert_framing();
+        assert_eq!(
+            (response.status, response.json()),
+            (status, error(&message)),
+            "{path}"
+        );
+    }
+    assert_still_serving(&server);
+}
+
+/// The busy responder (concurrency off, a sync action holding the
+/// server's thread) under 40 overlapping 16 MiB requests, with a 1 MiB
+/// body limit: it reads and drops what it reads, on at most 4 threads, so
+/// the server's memory and thread count stay flat; every answer is the
+/// 403 (or, once the slow activation is over, the server's own 413); the
+/// slow activation itself succeeds.
+#[test]
+fn the_busy_responder_is_bounded_under_a_flood_of_large_requests() {
+    let server = Server::start(
+        "kit",
+        &[("KIT_ACTION", "tricks"), ("WHISK_RUN_MAX_BYTES", "1048576")],
+    );
+    let status = |field: &str| -> u64 {
+        let text = std::fs::read_to_string(format!("/proc/{}/status", server.pid())).unwrap();
+        text.lines()
+            .find_map(|line| line.strip_prefix(field))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    assert_eq!(server.run(json!({"do": "sleep", "ms": 1})).status, 200);
+    let (rss_before, threads_before) = (status("VmRSS:"), status("Threads:"));
+    let slow = server.run_in_background(json!({"do": "sleep", "ms": 3000}));
+    std::thread::sleep(Duration::from_millis(300));
+    let port = server.port;
+    let clients: Vec<_> = (0..40)
+        .map(|_| {
+            std::thread::spawn(move || {
+                let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+                stream
+                    .set_read_timeout(Some(Duration::from_secs(20)))
+                    .ok()?;
+                let mut request = format!(
+                    "POST /run HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+                    16 << 20
+                )
+                .into_bytes();
+                request.resize(request.len() + (16 << 20), b' ');
+                // A client answered unread may see its write fail.
+                let _ = stream.write_all(&request);
+                let mut response = Vec::new();
+                let _ = stream.read_to_end(&mut response);
+                (!response.is_empty()).then(|| parse_response(&response))
+            })
+        })
+        .collect();
+    let (mut rss_max, mut threads_max) = (0, 0);
+    while !clients.iter().all(|c| c.is_finished()) {
+        rss_max = rss_max.max(status("VmRSS:"));
+        threads_max = threads_max.max(status("Threads:"));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let answers: Vec<_> = clients
+        .into_iter()
+        .filter_map(|c| c.join().unwrap())
+        .collect();
+    let busy = error("System not ready, status is running.");
+    let too_large = error("The request body is larger than the limit of 1048576 bytes.");
+    assert!(answers.len() >= 4, "only {} answers", answers.len());
+    for answer in &answers {
+        let answer = (answer.status, answer.json());
+        assert!(
+            answer == (403, busy.clone()) || answer == (413, too_large.clone()),
+            "{answer:?}"
+        );
+    }
+    assert!(
+        threads_max <= threads_before + 4,
+        "threads: {threads_before} before, {threads_max} at most"
+    );
+    assert!(
+        rss_max <= rss_before + 8 * 1024,
+        "RSS: {rss_before} kB before, {rss_max} kB at most"
+    );
+    let done = slow.join().unwrap();
+    assert_eq!((done.status, done.json()), (200, json!({"slept": 3000})));
+}

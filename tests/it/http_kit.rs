@@ -1,6 +1,6 @@
 //! OpenWhisk's standard runtime test kit (`BasicActionRunnerTests`), case by
 //! case, against whisk binaries started as child processes on real sockets.
-//! Where whisk's normative decisions (PROTOCOL.md Part 1) differ from what the
+//! Where whisk's normative decisions (docs/PROTOCOL.md Part 1) differ from what the
 //! kit expects of a code-loading runtime, the test says so.
 
 use crate::common;
@@ -15,7 +15,7 @@ fn kit(action: &str) -> Server {
 }
 
 /// Kit: "handle initialization with no code" (`code: ""`). A whisk binary
-/// embeds its action, so PROTOCOL.md Part 1.1 answers 200 where a
+/// embeds its action, so docs/PROTOCOL.md Part 1.1 answers 200 where a
 /// code-loading runtime answers 403.
 #[test]
 fn init_with_no_code_succeeds_for_an_embedded_action() {

@@ -1,4 +1,4 @@
-//! The HTTP transport beyond the kit: PROTOCOL.md Part 1, item by item.
+//! The HTTP transport beyond the kit: docs/PROTOCOL.md Part 1, item by item.
 
 use crate::common;
 

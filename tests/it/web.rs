@@ -1,6 +1,6 @@
 //! The web action examples (`web_api`, `web_image`) as HTTP servers, sent the
 //! exact `value` shapes OpenWhisk's controller builds for web requests
-//! (PROTOCOL.md §11.1, `WebActions.scala`), answering the exact
+//! (docs/PROTOCOL.md §11.1, `WebActions.scala`), answering the exact
 //! `{"statusCode", "headers", "body"}` objects of §11.2, or
 //! `{"error": {...}}` for the error mapping (an application error: HTTP 200
 //! from the container, the controller then uses the inner status).

@@ -10,23 +10,40 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::activation::{Outcome, encode};
-use crate::busy::Responder;
 use crate::context::Context;
+use crate::core::outcome::{Outcome, encode};
 use crate::error::IntoErrorValue;
 
 /// A function the runtime can serve as an OpenWhisk action.
 ///
 /// Made with [`sync_fn`] or [`async_fn`] (which is what `#[whisk::action]`
-/// expands to) and passed to [`run`](fn@crate::run). The trait is sealed: its
-/// method is the runtime's business.
+/// expands to), or [`stateful`](crate::stateful), and passed to
+/// [`run`](fn@crate::run). The trait is sealed: its method is the runtime's
+/// business. Write `impl Action` to hand an action around:
+///
+/// ```no_run
+/// # extern crate whisk_runtime as whisk;
+/// use whisk::{Action, Context, run, sync_fn};
+/// use serde_json::{Value, json};
+///
+/// fn echo() -> impl Action {
+///     sync_fn(|v: Value, _: Context| Ok::<_, String>(json!({"echo": v})))
+/// }
+///
+/// fn main() -> std::process::ExitCode {
+///     run(echo())
+/// }
+/// ```
 pub trait Action: sealed::Sealed + Send + Sync + 'static {
     /// What the `/run` `value` is decoded into before [`Action::invoke`].
     #[doc(hidden)]
     type Params: DeserializeOwned;
 
+    /// Calls the function; `overlapping` says whether activations may
+    /// overlap (`__OW_ALLOW_CONCURRENT`), when a sync function runs on the
+    /// blocking pool unless it is [`SyncFn::inline`].
     #[doc(hidden)]
-    fn invoke(&self, params: Self::Params, ctx: Context, here: Here<'_>) -> Invocation;
+    fn invoke(&self, params: Self::Params, ctx: Context, overlapping: bool) -> Invocation;
 
     /// Whether the function reads the [`Context`] it is given. When it does
     /// not (`#[whisk::action]` on a function without a `Context`
@@ -60,38 +77,13 @@ pub struct Invocation(pub(crate) Work);
 
 pub(crate) enum Work {
     /// Already answered: the parameters did not decode, or a sync function
-    /// ran in place ([`Here::run`]).
+    /// ran in place (on the caller's thread, inside [`Action::invoke`]).
     Ready(Outcome),
     /// An async function's future, polled on the runtime.
     Future(Pin<Box<dyn Future<Output = Outcome> + Send>>),
     /// A sync function for the blocking pool: activations may overlap, and
     /// it must not stall the server (it is not [`SyncFn::inline`]).
     Sync(Box<dyn FnOnce() -> Outcome + Send>),
-}
-
-/// Where [`Action::invoke`] is called: on the server's thread, and whether
-/// activations may overlap there. A sync function runs right away, inside
-/// [`Here::run`], unless they may and it is not [`SyncFn::inline`]: no box
-/// and no hop for the usual case.
-#[doc(hidden)]
-pub struct Here<'a> {
-    pub(crate) concurrent: bool,
-    /// Without concurrency in HTTP mode: refuses whatever arrives while a
-    /// sync function holds the thread (`busy.rs`).
-    pub(crate) responder: Option<&'a Responder>,
-}
-
-impl Here<'_> {
-    /// Runs a sync function on the server's thread, the busy responder
-    /// answering for it meanwhile when activations cannot overlap.
-    pub(crate) fn run(self, call: impl FnOnce() -> Outcome) -> Outcome {
-        let _window = if self.concurrent {
-            None
-        } else {
-            self.responder.map(Responder::enter)
-        };
-        call()
-    }
 }
 
 /// A synchronous action: `Fn(P, Context) -> Result<O, E>`. Made by [`sync_fn`].
@@ -112,7 +104,8 @@ pub struct SyncFn<F, P> {
 /// [`SyncFn::inline`] for quick functions.
 ///
 /// ```no_run
-/// use whisk_runtime::{Context, run, sync_fn};
+/// # extern crate whisk_runtime as whisk;
+/// use whisk::{Context, run, sync_fn};
 /// use serde_json::Value;
 ///
 /// fn main() -> std::process::ExitCode {
@@ -149,7 +142,8 @@ impl<F, P> SyncFn<F, P> {
     /// sync functions always run on the server's thread then.
     ///
     /// ```no_run
-    /// use whisk_runtime::{Context, run, sync_fn};
+    /// # extern crate whisk_runtime as whisk;
+    /// use whisk::{Context, run, sync_fn};
     /// use serde_json::{Value, json};
     ///
     /// fn main() -> std::process::ExitCode {
@@ -181,11 +175,11 @@ where
 {
     type Params = P;
 
-    fn invoke(&self, params: P, ctx: Context, here: Here<'_>) -> Invocation {
-        if !here.concurrent || self.inline {
+    fn invoke(&self, params: P, ctx: Context, overlapping: bool) -> Invocation {
+        if !overlapping || self.inline {
             // One activation at a time, or overlapping activations of a
             // quick function: run it right here; the others wait.
-            return Invocation::ready(here.run(|| encode((self.f)(params, ctx))));
+            return Invocation::ready(encode((self.f)(params, ctx)));
         }
         let f = Arc::clone(&self.f);
         Invocation(Work::Sync(Box::new(move || encode(f(params, ctx)))))
@@ -198,6 +192,19 @@ where
 
 /// An asynchronous action: `Fn(P, Context) -> impl Future<Output =
 /// Result<O, E>>`. Made by [`async_fn`].
+///
+/// ```no_run
+/// # extern crate whisk_runtime as whisk;
+/// use whisk::{AsyncFn, Context, Error, async_fn, run};
+/// use serde_json::{Value, json};
+///
+/// fn main() -> std::process::ExitCode {
+///     let action: AsyncFn<_, Value> = async_fn(|v: Value, _: Context| async move {
+///         Ok::<_, Error>(json!({"got": v}))
+///     });
+///     run(action)
+/// }
+/// ```
 pub struct AsyncFn<F, P> {
     f: F,
     reads_context: bool,
@@ -207,7 +214,8 @@ pub struct AsyncFn<F, P> {
 /// Serves an async function (or a closure returning a future) as an action.
 ///
 /// ```no_run
-/// use whisk_runtime::{Context, Error, async_fn, run};
+/// # extern crate whisk_runtime as whisk;
+/// use whisk::{Context, Error, async_fn, run};
 /// use serde_json::{Value, json};
 ///
 /// fn main() -> std::process::ExitCode {
@@ -251,7 +259,7 @@ where
 {
     type Params = P;
 
-    fn invoke(&self, params: P, ctx: Context, _: Here<'_>) -> Invocation {
+    fn invoke(&self, params: P, ctx: Context, _overlapping: bool) -> Invocation {
         let future = (self.f)(params, ctx);
         Invocation(Work::Future(Box::pin(async move { encode(future.await) })))
     }

@@ -6,7 +6,7 @@
 #![doc(hidden)]
 
 use crate::action::Action;
-use crate::activation::{Core, Kind};
+use crate::core::{Begun, Core};
 
 /// The body type [`BenchCore::run_envelope`] takes (`bytes::Bytes`, as
 /// hyper hands the HTTP transport a body).
@@ -29,12 +29,15 @@ impl<A: Action> BenchCore<A> {
     /// unless they are [`inline`](crate::SyncFn::inline).
     pub async fn run_envelope(&self, body: &Bytes) -> (u16, Vec<u8>) {
         let outcome = self.0.run_envelope(body).await;
-        let status = match outcome.kind {
-            Kind::Success | Kind::ApplicationError => 200,
-            Kind::DeveloperError => 502,
-            Kind::BadRequest => 400,
-            Kind::Rejected => 403,
-        };
-        (status, outcome.body)
+        (outcome.status(), outcome.body)
+    }
+
+    /// As [`run_envelope`](BenchCore::run_envelope), but on the general
+    /// path alone (the envelope decoded with `value` kept as text, checked,
+    /// then decoded into the parameters), never the one-pass decoder of the
+    /// usual request: the fuzz target checks that both answer alike.
+    pub async fn run_general(&self, body: &Bytes) -> (u16, Vec<u8>) {
+        let outcome = self.0.finish(Begun::General, body).await;
+        (outcome.status(), outcome.body)
     }
 }

@@ -6,7 +6,30 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// Which transport serves the action. See [`Config::mode`].
+///
+/// Set it to force a mode rather than detect it (as `WHISK_MODE` does):
+///
+/// ```no_run
+/// # extern crate whisk_runtime as whisk;
+/// use std::process::ExitCode;
+/// use whisk::{Config, Context, Mode, run_with, sync_fn};
+/// use serde_json::Value;
+///
+/// fn main() -> ExitCode {
+///     let mut config = match Config::from_env() {
+///         Ok(config) => config,
+///         Err(e) => {
+///             eprintln!("{e}");
+///             return ExitCode::from(2);
+///         }
+///     };
+///     // One activation from argv[1] or stdin, however the process started.
+///     config.mode = Some(Mode::Exec);
+///     run_with(config, sync_fn(|v: Value, _: Context| Ok::<_, String>(v)))
+/// }
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Mode {
     /// Serve `POST /init` and `POST /run` over HTTP (the default).
     Http,
@@ -32,7 +55,8 @@ pub enum Mode {
 /// | `__OW_ALLOW_CONCURRENT` | `true` (any case) lets `/run` requests overlap | off |
 ///
 /// ```
-/// let config = whisk_runtime::Config::default();
+/// # extern crate whisk_runtime as whisk;
+/// let config = whisk::Config::default();
 /// assert_eq!(config.addr.port(), 8080);
 /// assert!(!config.concurrent);
 /// ```
@@ -76,7 +100,20 @@ impl Default for Config {
     }
 }
 
-/// A setting in the environment that cannot be used.
+/// A setting in the environment that cannot be used, from
+/// [`Config::from_env`]; its message names the variable, the value and
+/// what was expected ([`run`](fn@crate::run) prints it and exits with
+/// status 2).
+///
+/// ```
+/// # extern crate whisk_runtime as whisk;
+/// match whisk::Config::from_env() {
+///     Ok(config) => println!("serving on {}", config.addr),
+///     // For instance `whisk: WHISK_PORT="x" is not valid: expected a port
+///     // number from 0 to 65535`.
+///     Err(e) => eprintln!("{e}"),
+/// }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
     variable: &'static str,
@@ -100,7 +137,8 @@ impl Config {
     /// Reads the settings from the environment (see the table above).
     ///
     /// ```
-    /// let config = whisk_runtime::Config::from_env().expect("valid settings");
+    /// # extern crate whisk_runtime as whisk;
+    /// let config = whisk::Config::from_env().expect("valid settings");
     /// # let _ = config;
     /// ```
     pub fn from_env() -> Result<Config, ConfigError> {

@@ -17,7 +17,8 @@ use crate::metadata::{MetaValue, Metadata};
 /// action to read them:
 ///
 /// ```
-/// use whisk_runtime::{Context, Error};
+/// # extern crate whisk_runtime as whisk;
+/// use whisk::{Context, Error};
 /// use serde_json::{json, Value};
 ///
 /// fn who(_: Value, ctx: Context) -> Result<Value, Error> {
@@ -46,7 +47,8 @@ impl Context {
     /// The runtime does this for you; it is public for unit tests of actions.
     ///
     /// ```
-    /// use whisk_runtime::Context;
+    /// # extern crate whisk_runtime as whisk;
+    /// use whisk::Context;
     /// let ctx = Context::from_metadata(serde_json::Map::new());
     /// assert_eq!(ctx.activation_id(), "");
     /// ```
@@ -89,7 +91,8 @@ impl Context {
     /// The activation id (32 hex digits), or `""` when the platform sent none.
     ///
     /// ```
-    /// # let ctx = whisk_runtime::Context::default();
+    /// # extern crate whisk_runtime as whisk;
+    /// # let ctx = whisk::Context::default();
     /// println!("working on {}", ctx.activation_id());
     /// ```
     pub fn activation_id(&self) -> &str {
@@ -99,7 +102,8 @@ impl Context {
     /// The fully qualified action name, e.g. `/guest/pkg/hello`.
     ///
     /// ```
-    /// # let ctx = whisk_runtime::Context::default();
+    /// # extern crate whisk_runtime as whisk;
+    /// # let ctx = whisk::Context::default();
     /// assert_eq!(ctx.action_name(), "");
     /// ```
     pub fn action_name(&self) -> &str {
@@ -109,7 +113,8 @@ impl Context {
     /// The action version, e.g. `0.0.1`.
     ///
     /// ```
-    /// # let ctx = whisk_runtime::Context::default();
+    /// # extern crate whisk_runtime as whisk;
+    /// # let ctx = whisk::Context::default();
     /// assert_eq!(ctx.action_version(), "");
     /// ```
     pub fn action_version(&self) -> &str {
@@ -119,7 +124,8 @@ impl Context {
     /// The namespace of the subject that invoked the activation.
     ///
     /// ```
-    /// # let ctx = whisk_runtime::Context::default();
+    /// # extern crate whisk_runtime as whisk;
+    /// # let ctx = whisk::Context::default();
     /// assert_eq!(ctx.namespace(), "");
     /// ```
     pub fn namespace(&self) -> &str {
@@ -129,7 +135,8 @@ impl Context {
     /// The transaction id that ties this activation to the request that caused it.
     ///
     /// ```
-    /// # let ctx = whisk_runtime::Context::default();
+    /// # extern crate whisk_runtime as whisk;
+    /// # let ctx = whisk::Context::default();
     /// assert_eq!(ctx.transaction_id(), "");
     /// ```
     pub fn transaction_id(&self) -> &str {
@@ -139,7 +146,8 @@ impl Context {
     /// The API key (`uuid:key`), when the action is allowed to see it.
     ///
     /// ```
-    /// # let ctx = whisk_runtime::Context::default();
+    /// # extern crate whisk_runtime as whisk;
+    /// # let ctx = whisk::Context::default();
     /// assert!(ctx.api_key().is_none());
     /// ```
     pub fn api_key(&self) -> Option<&str> {
@@ -149,7 +157,8 @@ impl Context {
     /// The OpenWhisk API host, from the container's `__OW_API_HOST`.
     ///
     /// ```
-    /// # let ctx = whisk_runtime::Context::default();
+    /// # extern crate whisk_runtime as whisk;
+    /// # let ctx = whisk::Context::default();
     /// let host = ctx.api_host().unwrap_or_else(|| "https://localhost".into());
     /// ```
     pub fn api_host(&self) -> Option<String> {
@@ -162,9 +171,10 @@ impl Context {
     /// number is accepted too.
     ///
     /// ```
+    /// # extern crate whisk_runtime as whisk;
     /// use std::time::{Duration, UNIX_EPOCH};
     /// let meta = serde_json::json!({"deadline": "1712345678901"});
-    /// let ctx = whisk_runtime::Context::from_metadata(meta.as_object().unwrap().clone());
+    /// let ctx = whisk::Context::from_metadata(meta.as_object().unwrap().clone());
     /// assert_eq!(ctx.deadline(), Some(UNIX_EPOCH + Duration::from_millis(1712345678901)));
     /// ```
     pub fn deadline(&self) -> Option<SystemTime> {
@@ -184,7 +194,8 @@ impl Context {
     /// Use it to stop work in time, e.g. with `tokio::time::timeout`.
     ///
     /// ```
-    /// # let ctx = whisk_runtime::Context::default();
+    /// # extern crate whisk_runtime as whisk;
+    /// # let ctx = whisk::Context::default();
     /// let budget = ctx.remaining_time().unwrap_or(std::time::Duration::from_secs(60));
     /// ```
     pub fn remaining_time(&self) -> Option<Duration> {
@@ -199,8 +210,9 @@ impl Context {
     /// Any metadata key, including ones this version does not know.
     ///
     /// ```
+    /// # extern crate whisk_runtime as whisk;
     /// let meta = serde_json::json!({"region": "eu"});
-    /// let ctx = whisk_runtime::Context::from_metadata(meta.as_object().unwrap().clone());
+    /// let ctx = whisk::Context::from_metadata(meta.as_object().unwrap().clone());
     /// assert_eq!(ctx.get("region"), Some(&serde_json::json!("eu")));
     /// ```
     pub fn get(&self, key: &str) -> Option<&Value> {
@@ -210,7 +222,8 @@ impl Context {
     /// All metadata keys and values, as sent.
     ///
     /// ```
-    /// # let ctx = whisk_runtime::Context::default();
+    /// # extern crate whisk_runtime as whisk;
+    /// # let ctx = whisk::Context::default();
     /// for (key, value) in ctx.metadata() { println!("{key} = {value}"); }
     /// ```
     pub fn metadata(&self) -> &Map<String, Value> {

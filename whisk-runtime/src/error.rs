@@ -13,7 +13,8 @@ use serde_json::Value;
 /// status. Any `std::error::Error` converts into it with `?`, as its message.
 ///
 /// ```
-/// use whisk_runtime::Error;
+/// # extern crate whisk_runtime as whisk;
+/// use whisk::Error;
 /// use serde_json::json;
 ///
 /// let plain = Error::message("no such user");
@@ -39,7 +40,8 @@ impl Error {
     /// An error whose `error` value is the given JSON.
     ///
     /// ```
-    /// let e = whisk_runtime::Error::new(serde_json::json!({"code": 7}));
+    /// # extern crate whisk_runtime as whisk;
+    /// let e = whisk::Error::new(serde_json::json!({"code": 7}));
     /// assert_eq!(e.value()["code"], 7);
     /// ```
     pub fn new(value: impl Into<Value>) -> Self {
@@ -51,7 +53,8 @@ impl Error {
     /// An error whose `error` value is the given message as a JSON string.
     ///
     /// ```
-    /// let e = whisk_runtime::Error::message(format_args!("{} is too big", 42));
+    /// # extern crate whisk_runtime as whisk;
+    /// let e = whisk::Error::message(format_args!("{} is too big", 42));
     /// assert_eq!(e.value(), "42 is too big");
     /// ```
     pub fn message(message: impl Display) -> Self {
@@ -61,7 +64,8 @@ impl Error {
     /// The JSON value that is sent as `{"error": <value>}`.
     ///
     /// ```
-    /// assert!(whisk_runtime::Error::message("x").value().is_string());
+    /// # extern crate whisk_runtime as whisk;
+    /// assert!(whisk::Error::message("x").value().is_string());
     /// ```
     pub fn value(&self) -> &Value {
         &self.value
@@ -70,7 +74,8 @@ impl Error {
     /// Takes the JSON value out.
     ///
     /// ```
-    /// assert_eq!(whisk_runtime::Error::message("x").into_value(), "x");
+    /// # extern crate whisk_runtime as whisk;
+    /// assert_eq!(whisk::Error::message("x").into_value(), "x");
     /// ```
     pub fn into_value(self) -> Value {
         self.value
@@ -99,7 +104,8 @@ impl<E: std::error::Error> From<E> for Error {
 /// message as a JSON string, and for [`Error`], which keeps its JSON value.
 ///
 /// ```
-/// use whisk_runtime::{Error, IntoErrorValue};
+/// # extern crate whisk_runtime as whisk;
+/// use whisk::{Error, IntoErrorValue};
 /// use serde_json::json;
 /// assert_eq!("boom".into_error_value(), json!("boom"));
 /// assert_eq!(Error::new(json!({"a": 1})).into_error_value(), json!({"a": 1}));

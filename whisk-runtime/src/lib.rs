@@ -1,12 +1,13 @@
-//! The runtime behind [`whisk`](https://docs.rs/whisk): the OpenWhisk action
-//! protocol and its three transports.
+//! The runtime behind [`whisk`](https://docs.rs/whisk-rs) (the `whisk-rs`
+//! package): the OpenWhisk action protocol and its three transports.
 //!
 //! Most users never name this crate: `#[whisk::action]` expands to a call of
 //! [`run`](fn@run). Use it directly to serve an action without the attribute, the
 //! way Go's `ow.RegisterAction` does:
 //!
 //! ```no_run
-//! use whisk_runtime::{Context, Error, run, sync_fn};
+//! # extern crate whisk_runtime as whisk;
+//! use whisk::{Context, Error, run, sync_fn};
 //! use serde_json::{Value, json};
 //!
 //! fn main() -> std::process::ExitCode {
@@ -24,32 +25,35 @@
 //! * **exec**, as the dockerskeleton runs `/action/exec` (and for local runs).
 //!
 //! The exact protocol (status codes, bodies, sentinels) is in the project's
-//! `PROTOCOL.md` and README.
+//! [docs/PROTOCOL.md](https://github.com/whisk-rs/whisk/blob/main/docs/PROTOCOL.md)
+//! and [README](https://github.com/whisk-rs/whisk#readme).
 
 #![warn(missing_docs)]
 // docs.rs (nightly, `--cfg docsrs`): show the feature an item needs.
 #![cfg_attr(docsrs, feature(doc_cfg))]
+// Every `unsafe` block is in `os/`, which allows it, each with a SAFETY
+// comment saying why it holds.
+#![deny(unsafe_code)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
+/// The sentinel's text, written once: [`SENTINEL`], and the line the log
+/// pump writes (`os/logs.rs`).
+macro_rules! sentinel {
+    () => {
+        "XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX"
+    };
+}
 
 mod action;
-mod actionloop;
-mod activation;
-mod busy;
 mod config;
 mod context;
-mod drain;
+mod core;
 mod error;
-mod exec;
-mod export;
-mod guard;
-mod http;
-mod logs;
 mod metadata;
+mod os;
 mod run;
-mod shutdown;
-mod socket;
 mod state;
-mod timerfd;
-mod trace;
+mod transport;
 
 /// Helpers shared by the unit tests.
 #[cfg(test)]
@@ -67,7 +71,6 @@ mod test_util {
 pub mod web;
 
 #[cfg(feature = "tracing")]
-#[path = "logging.rs"]
 pub mod tracing;
 
 pub use action::{Action, AsyncFn, Invocation, SyncFn, async_fn, sync_fn};
@@ -81,9 +84,10 @@ pub use state::{InitFn, State, Stateful, stateful};
 /// activation; the runtime writes it, actions never need to.
 ///
 /// ```
-/// assert_eq!(whisk_runtime::SENTINEL, "XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX");
+/// # extern crate whisk_runtime as whisk;
+/// assert_eq!(whisk::SENTINEL, "XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX");
 /// ```
-pub const SENTINEL: &str = "XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX";
+pub const SENTINEL: &str = sentinel!();
 
 #[path = "bench.rs"]
 pub mod __bench;

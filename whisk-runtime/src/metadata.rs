@@ -4,9 +4,8 @@
 //! `Value` serde_json read, so that it is exactly what a direct parse gives.
 //!
 //! A `Map<String, Value>` of the seven keys the invoker sends costs some
-//! twenty allocations to build and as many frees, about a fifth of the
-//! runtime's own instructions per activation (callgrind). Here a `/run` body
-//! costs one: read from a shared body ([`Metadata::reading`], HTTP), a key
+//! twenty allocations and as many frees per activation (BENCHMARKS.md,
+//! decisions). Here a `/run` body costs one: read from a shared body ([`Metadata::reading`], HTTP), a key
 //! or string written without escapes (all the invoker sends) is not even
 //! copied, but read in place. [`Context`](crate::Context) builds the `Map`
 //! only when an action asks for one.
@@ -189,10 +188,11 @@ impl Metadata {
     /// The text of a key or a string value.
     fn str(&self, span: &Span) -> &str {
         if span.in_source {
-            // SAFETY: `place` keeps a range in `source` only for a `&str`
-            // whose bytes are exactly those bytes of `source`, which never
-            // change (`Bytes` is immutable): valid UTF-8, as they were then.
-            unsafe { std::str::from_utf8_unchecked(&self.source[span.range.clone()]) }
+            // `place` keeps a range in `source` only for a `&str` whose
+            // bytes are exactly those bytes of `source`, which never change
+            // (`Bytes` is immutable): checked again, it is valid UTF-8 (the
+            // check costs a few strings per activation: noise).
+            std::str::from_utf8(&self.source[span.range.clone()]).unwrap_or_default()
         } else {
             &self.text[span.range.clone()]
         }
@@ -212,7 +212,7 @@ impl Metadata {
     }
 
     /// Whether some string value holds a NUL character (no environment
-    /// variable can have it: see [`Exports`](crate::export::Exports)).
+    /// variable can have it: see [`Exports`](crate::os::export::Exports)).
     pub(crate) fn has_nul(&self) -> bool {
         self.nul
     }

@@ -3,10 +3,9 @@
 use std::process::ExitCode;
 
 use crate::action::Action;
-use crate::activation::Core;
-use crate::busy::Responder;
-use crate::config::{Config, Mode};
-use crate::{actionloop, exec, http, logs};
+use crate::config::Config;
+use crate::os::logs;
+use crate::transport::{self, Transport};
 
 /// Serves an action with the settings from the environment, in the mode the
 /// process was started in, and returns the process exit status.
@@ -19,11 +18,19 @@ use crate::{actionloop, exec, http, logs};
 ///    dockerskeleton, or a local `reverse '{"payload":"hi"}'`);
 /// 3. **HTTP** on `0.0.0.0:8080` otherwise (a container image's entrypoint).
 ///
-/// Nothing is printed at start-up. A setting that cannot be used is reported
-/// on stderr with exit status 2.
+/// In HTTP mode the server listens on `WHISK_HOST` and `WHISK_PORT` (default `0.0.0.0:8080`,
+/// every interface, as a container's port must be reachable from the
+/// invoker). Nothing is printed at start-up, except one
+/// `whisk: listening on ADDR` line on stderr when stderr is a terminal (a
+/// run by hand; never in a container, where start-up output would land in
+/// the first activation's logs). A setting that cannot be used is reported
+/// on stderr with exit status 2. In ActionLoop mode the runtime takes
+/// descriptor 3 (the proxy's result pipe) as its own: nothing else in the
+/// process may use it.
 ///
 /// ```no_run
-/// use whisk_runtime::{Context, run, sync_fn};
+/// # extern crate whisk_runtime as whisk;
+/// use whisk::{Context, run, sync_fn};
 /// use serde_json::{Value, json};
 ///
 /// fn main() -> std::process::ExitCode {
@@ -43,7 +50,8 @@ pub fn run<A: Action>(action: A) -> ExitCode {
 /// Serves an action with the given settings; see [`run`].
 ///
 /// ```no_run
-/// use whisk_runtime::{Config, Context, Mode, run_with, sync_fn};
+/// # extern crate whisk_runtime as whisk;
+/// use whisk::{Config, Context, Mode, run_with, sync_fn};
 /// use serde_json::Value;
 ///
 /// let mut config = Config::from_env().unwrap();
@@ -52,37 +60,20 @@ pub fn run<A: Action>(action: A) -> ExitCode {
 /// run_with(config, sync_fn(|v: Value, _: Context| Ok::<_, String>(v)));
 /// ```
 pub fn run_with<A: Action>(config: Config, action: A) -> ExitCode {
-    let mode = config.mode.unwrap_or_else(|| {
-        if actionloop::detected() {
-            Mode::ActionLoop
-        } else if exec::detected() {
-            Mode::Exec
-        } else {
-            Mode::Http
-        }
-    });
-    // HTTP: listen before anything else (see `http::listen`).
-    let http = match mode {
-        Mode::Http => match http::listen(&config)
-            .and_then(|listener| Ok((http::responder(&listener, &config)?, listener)))
-        {
-            Ok(listening) => Some(listening),
-            Err(e) => {
-                eprintln!("whisk: cannot serve HTTP on {}: {e}", config.addr);
-                return ExitCode::FAILURE;
-            }
-        },
-        _ => None,
+    let mode = config.mode.unwrap_or_else(transport::detect);
+    // Before anything else: the transport's own descriptors (see
+    // `Transport::open`).
+    let transport = match Transport::open(mode, &config) {
+        Ok(transport) => transport,
+        Err(status) => return status,
     };
-    let watch = http
-        .as_ref()
-        .and_then(|(responder, _)| responder.as_ref().map(Responder::watch));
-    if let Err(e) = logs::install(watch) {
+    if let Err(e) = logs::install(transport.watch()) {
         eprintln!("whisk: cannot start the runtime's helper thread: {e}");
         return ExitCode::FAILURE;
     }
     // One thread serves everything: sync actions run in place (see
-    // `busy.rs` for how overlapping requests are still refused).
+    // `transport/http/busy.rs` for how overlapping requests are still
+    // refused).
     let runtime = match build_runtime() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -92,32 +83,7 @@ pub fn run_with<A: Action>(config: Config, action: A) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    // `http` is there exactly in HTTP mode.
-    let status = if let Some((responder, listener)) = http {
-        let mut core = Core::new(action, config.concurrent);
-        if let Some(responder) = responder {
-            core.set_responder(responder);
-        }
-        match runtime.block_on(http::serve(listener, core, &config)) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("whisk: cannot serve HTTP on {}: {e}", config.addr);
-                ExitCode::FAILURE
-            }
-        }
-    } else if mode == Mode::ActionLoop {
-        let core = Core::new(action, false);
-        match actionloop::serve(&core, &runtime) {
-            Ok(actionloop::Ended::Eof) => ExitCode::SUCCESS,
-            Ok(actionloop::Ended::InitFailed) => ExitCode::FAILURE,
-            Err(e) => {
-                eprintln!("whisk: the ActionLoop connection failed: {e}");
-                ExitCode::FAILURE
-            }
-        }
-    } else {
-        exec::serve(&Core::new(action, false), &runtime)
-    };
+    let status = transport.serve(action, &config, &runtime);
     logs::drain();
     status
 }
@@ -139,6 +105,6 @@ fn build_runtime() -> Result<tokio::runtime::Runtime, String> {
     std::panic::set_hook(hook);
     match built {
         Ok(runtime) => runtime.map_err(|e| e.to_string()),
-        Err(panic) => Err(crate::activation::panic_message(&panic)),
+        Err(panic) => Err(crate::core::panic_message(&panic)),
     }
 }

@@ -10,9 +10,9 @@ use std::sync::Arc;
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
-use crate::action::{Action, Here, Invocation, Preparation, sealed};
-use crate::activation::{Kind, Outcome};
+use crate::action::{Action, Invocation, Preparation, sealed};
 use crate::context::Context;
+use crate::core::outcome::{Kind, Outcome};
 use crate::error::IntoErrorValue;
 
 /// Shared state of an action: built once, before the first activation (after
@@ -21,7 +21,8 @@ use crate::error::IntoErrorValue;
 /// Cheap to clone (an `Arc`), and derefs to the state.
 ///
 /// ```
-/// use whisk_runtime::State;
+/// # extern crate whisk_runtime as whisk;
+/// use whisk::State;
 /// struct Config { greeting: String }
 /// let state = State::new(Config { greeting: "hi".into() });
 /// let copy = state.clone();
@@ -33,7 +34,8 @@ impl<S> State<S> {
     /// Wraps a value (for unit tests of actions that take a `State`).
     ///
     /// ```
-    /// let state = whisk_runtime::State::new(42);
+    /// # extern crate whisk_runtime as whisk;
+    /// let state = whisk::State::new(42);
     /// assert_eq!(*state, 42);
     /// ```
     pub fn new(value: S) -> Self {
@@ -69,10 +71,11 @@ type InitFuture<S> = Pin<Box<dyn Future<Output = Result<S, Value>> + Send>>;
 /// The `Marker` parameter only tells the two kinds apart; it is inferred.
 ///
 /// ```
+/// # extern crate whisk_runtime as whisk;
 /// fn setup() -> Result<String, std::env::VarError> {
 ///     std::env::var("HOME")
 /// }
-/// fn takes<M>(_: impl whisk_runtime::InitFn<String, M>) {}
+/// fn takes<M>(_: impl whisk::InitFn<String, M>) {}
 /// takes(setup);
 /// takes(|| async { Ok::<_, String>("built".to_owned()) });
 /// ```
@@ -117,6 +120,27 @@ where
 }
 
 /// An action with shared state. Made by [`stateful`].
+///
+/// ```no_run
+/// # extern crate whisk_runtime as whisk;
+/// use std::sync::atomic::{AtomicU64, Ordering};
+/// use whisk::{Context, State, run, stateful, sync_fn};
+/// use serde_json::{Value, json};
+///
+/// fn counter() -> Result<AtomicU64, String> {
+///     Ok(AtomicU64::new(0))
+/// }
+///
+/// fn main() -> std::process::ExitCode {
+///     // A `Stateful`: the counter is built once, shared by every activation.
+///     let action = stateful(counter, |count: State<AtomicU64>| {
+///         sync_fn(move |_: Value, _: Context| {
+///             Ok::<_, String>(json!({"count": count.fetch_add(1, Ordering::Relaxed) + 1}))
+///         })
+///     });
+///     run(action)
+/// }
+/// ```
 pub struct Stateful<I, M, S, A, Marker> {
     init: I,
     make: M,
@@ -133,7 +157,8 @@ pub struct Stateful<I, M, S, A, Marker> {
 /// error is logged, and a later `/init` may try again.
 ///
 /// ```no_run
-/// use whisk_runtime::{Context, State, run, stateful, sync_fn};
+/// # extern crate whisk_runtime as whisk;
+/// use whisk::{Context, State, run, stateful, sync_fn};
 /// use serde_json::{Value, json};
 ///
 /// struct Config { greeting: String }
@@ -175,9 +200,9 @@ where
 {
     type Params = A::Params;
 
-    fn invoke(&self, params: A::Params, ctx: Context, here: Here<'_>) -> Invocation {
+    fn invoke(&self, params: A::Params, ctx: Context, overlapping: bool) -> Invocation {
         match self.action.get() {
-            Some(action) => action.invoke(params, ctx, here),
+            Some(action) => action.invoke(params, ctx, overlapping),
             // The core prepares the action before any activation.
             None => Invocation::ready(Outcome::error(
                 Kind::DeveloperError,

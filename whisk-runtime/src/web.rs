@@ -7,12 +7,14 @@
 //! `{"statusCode", "headers", "body"}` into the HTTP response. Nothing
 //! special happens in the runtime: these types only decode and encode those
 //! two JSON shapes, following the controller's rules (`WebActions.scala`;
-//! PROTOCOL.md §11) so that an action never handles base64 or `__ow_*`
+//! [docs/PROTOCOL.md](https://github.com/whisk-rs/whisk/blob/main/docs/PROTOCOL.md)
+//! §11) so that an action never handles base64 or `__ow_*`
 //! keys itself.
 //!
 //! ```
-//! use whisk_runtime::Error;
-//! use whisk_runtime::web::{self, Method, Request, Response};
+//! # extern crate whisk_runtime as whisk;
+//! use whisk::Error;
+//! use whisk::web::{self, Method, Request, Response};
 //! use serde::Deserialize;
 //! use serde_json::json;
 //!

@@ -12,7 +12,8 @@ use serde::de::{self, Deserialize, Deserializer, Visitor};
 /// otherwise the controller answers it with CORS headers.
 ///
 /// ```
-/// use whisk_runtime::web::Method;
+/// # extern crate whisk_runtime as whisk;
+/// use whisk::web::Method;
 ///
 /// let method: Method = serde_json::from_str(r#""post""#).unwrap();
 /// assert_eq!(method, Method::Post);
@@ -53,7 +54,8 @@ impl Method {
     /// The method's name in upper case, as on the wire: `"GET"`.
     ///
     /// ```
-    /// assert_eq!(whisk_runtime::web::Method::Delete.as_str(), "DELETE");
+    /// # extern crate whisk_runtime as whisk;
+    /// assert_eq!(whisk::web::Method::Delete.as_str(), "DELETE");
     /// ```
     pub fn as_str(self) -> &'static str {
         match self {
@@ -70,7 +72,8 @@ impl Method {
     /// Parses a method name in any case; `None` for other methods.
     ///
     /// ```
-    /// use whisk_runtime::web::Method;
+    /// # extern crate whisk_runtime as whisk;
+    /// use whisk::web::Method;
     /// assert_eq!(Method::parse("get"), Some(Method::Get));
     /// assert_eq!(Method::parse("Patch"), Some(Method::Patch));
     /// assert_eq!(Method::parse("CONNECT"), None);

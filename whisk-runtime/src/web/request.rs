@@ -33,7 +33,8 @@ use super::{Method, Response};
 /// modes.
 ///
 /// ```
-/// use whisk_runtime::web::{Method, Request};
+/// # extern crate whisk_runtime as whisk;
+/// use whisk::web::{Method, Request};
 /// use serde_json::json;
 ///
 /// // GET /api/v1/web/guest/demo/hello/greet?name=Jane, --web true
@@ -86,7 +87,8 @@ impl Request {
     /// The HTTP method (`__ow_method`).
     ///
     /// ```
-    /// # use whisk_runtime::web::{Method, Request};
+    /// # extern crate whisk_runtime as whisk;
+    /// # use whisk::web::{Method, Request};
     /// let req: Request = serde_json::from_str(r#"{"__ow_method":"delete"}"#).unwrap();
     /// assert_eq!(req.method(), Method::Delete);
     /// ```
@@ -99,7 +101,8 @@ impl Request {
     /// The controller lower-cases names and keeps one value per name.
     ///
     /// ```
-    /// # use whisk_runtime::web::Request;
+    /// # extern crate whisk_runtime as whisk;
+    /// # use whisk::web::Request;
     /// let req: Request = serde_json::from_value(serde_json::json!({
     ///     "__ow_method": "get",
     ///     "__ow_headers": {"x-request-id": "42"}
@@ -120,7 +123,8 @@ impl Request {
     /// Every request header (`__ow_headers`), names in lower case.
     ///
     /// ```
-    /// # use whisk_runtime::web::Request;
+    /// # extern crate whisk_runtime as whisk;
+    /// # use whisk::web::Request;
     /// let req: Request = serde_json::from_value(serde_json::json!({
     ///     "__ow_method": "get",
     ///     "__ow_headers": {"Accept": "*/*", "host": "example.com"}
@@ -135,7 +139,8 @@ impl Request {
     /// The `content-type` header, if any.
     ///
     /// ```
-    /// # use whisk_runtime::web::Request;
+    /// # extern crate whisk_runtime as whisk;
+    /// # use whisk::web::Request;
     /// let req: Request = serde_json::from_value(serde_json::json!({
     ///     "__ow_method": "post",
     ///     "__ow_headers": {"content-type": "text/plain; charset=UTF-8"},
@@ -151,7 +156,8 @@ impl Request {
     /// `"/users/7"` for `/api/v1/web/ns/pkg/action.http/users/7`; often `""`.
     ///
     /// ```
-    /// # use whisk_runtime::web::Request;
+    /// # extern crate whisk_runtime as whisk;
+    /// # use whisk::web::Request;
     /// let req: Request =
     ///     serde_json::from_str(r#"{"__ow_method":"get","__ow_path":"/users/7"}"#).unwrap();
     /// assert_eq!(req.path(), "/users/7");
@@ -165,7 +171,8 @@ impl Request {
     /// invoked on behalf of a user.
     ///
     /// ```
-    /// # use whisk_runtime::web::Request;
+    /// # extern crate whisk_runtime as whisk;
+    /// # use whisk::web::Request;
     /// let req: Request =
     ///     serde_json::from_str(r#"{"__ow_method":"get","__ow_user":"guest"}"#).unwrap();
     /// assert_eq!(req.user(), Some("guest"));
@@ -179,7 +186,8 @@ impl Request {
     /// parameters.
     ///
     /// ```
-    /// # use whisk_runtime::web::Request;
+    /// # extern crate whisk_runtime as whisk;
+    /// # use whisk::web::Request;
     /// let raw: Request = serde_json::from_str(
     ///     r#"{"__ow_method":"get","__ow_query":"","__ow_body":""}"#,
     /// ).unwrap();
@@ -194,7 +202,8 @@ impl Request {
     /// [`params`](Request::params) instead, and this is `None`.
     ///
     /// ```
-    /// # use whisk_runtime::web::Request;
+    /// # extern crate whisk_runtime as whisk;
+    /// # use whisk::web::Request;
     /// let req: Request = serde_json::from_str(
     ///     r#"{"__ow_method":"get","__ow_query":"name=Jane+Doe","__ow_body":""}"#,
     /// ).unwrap();
@@ -209,7 +218,8 @@ impl Request {
     /// U+FFFD). Empty in non-raw mode (see [`query`](Request::query)).
     ///
     /// ```
-    /// # use whisk_runtime::web::Request;
+    /// # extern crate whisk_runtime as whisk;
+    /// # use whisk::web::Request;
     /// let req: Request = serde_json::from_str(
     ///     r#"{"__ow_method":"get","__ow_query":"name=Jane+Doe&tag=a%26b&tag=c","__ow_body":""}"#,
     /// ).unwrap();
@@ -231,7 +241,8 @@ impl Request {
     /// action parameters.
     ///
     /// ```
-    /// # use whisk_runtime::web::Request;
+    /// # extern crate whisk_runtime as whisk;
+    /// # use whisk::web::Request;
     /// // POST ?debug=1 with the form body `name=Jane`
     /// let req: Request = serde_json::from_value(serde_json::json!({
     ///     "__ow_method": "post",
@@ -253,7 +264,8 @@ impl Request {
     /// One parameter by name (see [`params`](Request::params)).
     ///
     /// ```
-    /// # use whisk_runtime::web::Request;
+    /// # extern crate whisk_runtime as whisk;
+    /// # use whisk::web::Request;
     /// let req: Request =
     ///     serde_json::from_str(r#"{"__ow_method":"get","__ow_path":"","name":"Jane"}"#).unwrap();
     /// assert_eq!(req.param("name").and_then(|v| v.as_str()), Some("Jane"));
@@ -271,7 +283,8 @@ impl Request {
     /// [`body_text`]: Request::body_text
     ///
     /// ```
-    /// # use whisk_runtime::web::Request;
+    /// # extern crate whisk_runtime as whisk;
+    /// # use whisk::web::Request;
     /// // POST with the JSON body `[1,2]`, --web true
     /// let req: Request = serde_json::from_value(serde_json::json!({
     ///     "__ow_method": "post",
@@ -331,7 +344,8 @@ impl Request {
     /// `application/json` in raw mode) but is not.
     ///
     /// ```
-    /// # use whisk_runtime::web::Request;
+    /// # extern crate whisk_runtime as whisk;
+    /// # use whisk::web::Request;
     /// let req: Request = serde_json::from_value(serde_json::json!({
     ///     "__ow_method": "put",
     ///     "__ow_headers": {"content-type": "image/png"},
@@ -361,7 +375,8 @@ impl Request {
     /// The body is not valid base64 where it should be, or not UTF-8.
     ///
     /// ```
-    /// # use whisk_runtime::web::Request;
+    /// # extern crate whisk_runtime as whisk;
+    /// # use whisk::web::Request;
     /// use serde_json::json;
     /// // POST text/plain "Jane", --web true
     /// let req: Request = serde_json::from_value(json!({
@@ -413,7 +428,8 @@ impl Request {
     /// [`whisk::Error`](crate::Error) with `?`, it answers `400 Bad Request`.
     ///
     /// ```
-    /// # use whisk_runtime::web::Request;
+    /// # extern crate whisk_runtime as whisk;
+    /// # use whisk::web::Request;
     /// use serde::Deserialize;
     /// use serde_json::json;
     ///
@@ -559,7 +575,8 @@ impl<'de> Deserialize<'de> for Request {
 /// answer as HTTP.)
 ///
 /// ```
-/// use whisk_runtime::web::Request;
+/// # extern crate whisk_runtime as whisk;
+/// use whisk::web::Request;
 /// use serde_json::json;
 ///
 /// let req: Request = serde_json::from_value(json!({
@@ -568,7 +585,7 @@ impl<'de> Deserialize<'de> for Request {
 /// let err = req.json::<serde_json::Value>().unwrap_err();
 /// assert_eq!(err.to_string(), "the request has no body; expected JSON");
 ///
-/// let error: whisk_runtime::Error = err.into();
+/// let error: whisk::Error = err.into();
 /// assert_eq!(error.value(), &json!({
 ///     "statusCode": 400,
 ///     "headers": {"content-type": "text/plain; charset=utf-8"},
@@ -588,7 +605,8 @@ impl RequestError {
     /// The message.
     ///
     /// ```
-    /// # use whisk_runtime::web::Request;
+    /// # extern crate whisk_runtime as whisk;
+    /// # use whisk::web::Request;
     /// let req: Request = serde_json::from_str(
     ///     r#"{"__ow_method":"post","__ow_query":"","__ow_body":""}"#,
     /// ).unwrap();
@@ -601,7 +619,8 @@ impl RequestError {
     /// The `400 Bad Request` response with the message as its text body.
     ///
     /// ```
-    /// # use whisk_runtime::web::Request;
+    /// # extern crate whisk_runtime as whisk;
+    /// # use whisk::web::Request;
     /// let req: Request = serde_json::from_str(
     ///     r#"{"__ow_method":"post","__ow_query":"","__ow_body":""}"#,
     /// ).unwrap();
@@ -621,7 +640,8 @@ impl fmt::Display for RequestError {
 /// The `400 Bad Request` response of [`RequestError::into_response`].
 ///
 /// ```
-/// use whisk_runtime::web::{Request, Response};
+/// # extern crate whisk_runtime as whisk;
+/// use whisk::web::{Request, Response};
 ///
 /// fn read(req: &Request) -> Result<u32, Response> {
 ///     Ok(req.json::<u32>()?)
@@ -640,8 +660,9 @@ impl From<RequestError> for Response {
 /// A `400 Bad Request` web error (see [`RequestError`]).
 ///
 /// ```
-/// use whisk_runtime::Error;
-/// use whisk_runtime::web::Request;
+/// # extern crate whisk_runtime as whisk;
+/// use whisk::Error;
+/// use whisk::web::Request;
 ///
 /// fn read(req: &Request) -> Result<u32, Error> {
 ///     Ok(req.json::<u32>()?)

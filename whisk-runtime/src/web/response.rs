@@ -30,7 +30,8 @@ use crate::error::{Error, IntoErrorValue};
 /// for no body) is sent base64-encoded; the client gets exactly the bytes.
 ///
 /// ```
-/// use whisk_runtime::web::Response;
+/// # extern crate whisk_runtime as whisk;
+/// use whisk::web::Response;
 /// use serde_json::json;
 ///
 /// let created = Response::created()
@@ -85,7 +86,8 @@ impl Response {
     /// If `status` is not in `100..=599`.
     ///
     /// ```
-    /// use whisk_runtime::web::Response;
+    /// # extern crate whisk_runtime as whisk;
+    /// use whisk::web::Response;
     /// let teapot = Response::new(418).text("I'm a teapot");
     /// assert_eq!(teapot.status(), 418);
     /// ```
@@ -105,7 +107,8 @@ impl Response {
     /// `200 OK`, empty until a body is set.
     ///
     /// ```
-    /// use whisk_runtime::web::Response;
+    /// # extern crate whisk_runtime as whisk;
+    /// use whisk::web::Response;
     /// assert_eq!(
     ///     serde_json::to_string(&Response::ok().text("hi")).unwrap(),
     ///     r#"{"statusCode":200,"headers":{"content-type":"text/plain; charset=utf-8"},"body":"hi"}"#
@@ -118,7 +121,8 @@ impl Response {
     /// `201 Created`.
     ///
     /// ```
-    /// assert_eq!(whisk_runtime::web::Response::created().status(), 201);
+    /// # extern crate whisk_runtime as whisk;
+    /// assert_eq!(whisk::web::Response::created().status(), 201);
     /// ```
     pub fn created() -> Self {
         Response::new(201)
@@ -127,7 +131,8 @@ impl Response {
     /// `204 No Content`.
     ///
     /// ```
-    /// use whisk_runtime::web::Response;
+    /// # extern crate whisk_runtime as whisk;
+    /// use whisk::web::Response;
     /// assert_eq!(
     ///     serde_json::to_string(&Response::no_content()).unwrap(),
     ///     r#"{"statusCode":204,"headers":{}}"#
@@ -142,7 +147,8 @@ impl Response {
     /// header.
     ///
     /// ```
-    /// use whisk_runtime::web::Response;
+    /// # extern crate whisk_runtime as whisk;
+    /// use whisk::web::Response;
     /// assert_eq!(
     ///     serde_json::to_value(Response::redirect("https://openwhisk.apache.org")).unwrap(),
     ///     serde_json::json!({
@@ -164,7 +170,8 @@ impl Response {
     /// controller does.
     ///
     /// ```
-    /// use whisk_runtime::web::Response;
+    /// # extern crate whisk_runtime as whisk;
+    /// use whisk::web::Response;
     /// use serde_json::json;
     ///
     /// let r = Response::ok()
@@ -208,7 +215,8 @@ impl Response {
     /// A text body, `text/plain; charset=utf-8`.
     ///
     /// ```
-    /// use whisk_runtime::web::Response;
+    /// # extern crate whisk_runtime as whisk;
+    /// use whisk::web::Response;
     /// let r = Response::ok().text("hello");
     /// assert_eq!(r.get_header("content-type"), Some("text/plain; charset=utf-8"));
     /// assert_eq!(serde_json::to_value(&r).unwrap()["body"], "hello");
@@ -221,7 +229,8 @@ impl Response {
     /// An HTML body, `text/html; charset=utf-8`.
     ///
     /// ```
-    /// use whisk_runtime::web::Response;
+    /// # extern crate whisk_runtime as whisk;
+    /// use whisk::web::Response;
     /// let r = Response::ok().html("<h1>hi</h1>");
     /// assert_eq!(r.get_header("Content-Type"), Some("text/html; charset=utf-8"));
     /// ```
@@ -237,7 +246,8 @@ impl Response {
     /// error as text, as axum's `Json` does.
     ///
     /// ```
-    /// use whisk_runtime::web::Response;
+    /// # extern crate whisk_runtime as whisk;
+    /// use whisk::web::Response;
     /// use serde_json::json;
     ///
     /// let r = Response::ok().json(&json!([1, 2]));
@@ -269,7 +279,8 @@ impl Response {
     /// [`header`](Response::header).
     ///
     /// ```
-    /// use whisk_runtime::web::Response;
+    /// # extern crate whisk_runtime as whisk;
+    /// use whisk::web::Response;
     /// let r = Response::ok().bytes("application/octet-stream", [0u8, 1, 2, 255]);
     /// assert_eq!(r.get_header("content-type"), Some("application/octet-stream"));
     /// assert_eq!(serde_json::to_value(&r).unwrap()["body"], "AAEC/w==");
@@ -287,7 +298,8 @@ impl Response {
     /// The status code.
     ///
     /// ```
-    /// assert_eq!(whisk_runtime::web::Response::ok().status(), 200);
+    /// # extern crate whisk_runtime as whisk;
+    /// assert_eq!(whisk::web::Response::ok().status(), 200);
     /// ```
     pub fn status(&self) -> u16 {
         self.status
@@ -297,7 +309,8 @@ impl Response {
     /// `content-type`, the type the body will be sent with.
     ///
     /// ```
-    /// use whisk_runtime::web::Response;
+    /// # extern crate whisk_runtime as whisk;
+    /// use whisk::web::Response;
     /// let r = Response::redirect("/next");
     /// assert_eq!(r.get_header("Location"), Some("/next"));
     /// assert_eq!(r.get_header("content-type"), None);
@@ -316,7 +329,8 @@ impl Response {
     /// the controller answers with this status, headers and body.
     ///
     /// ```
-    /// use whisk_runtime::web::Response;
+    /// # extern crate whisk_runtime as whisk;
+    /// use whisk::web::Response;
     /// use serde_json::json;
     ///
     /// let e = Response::new(404).json(&json!({"error": "no such user"})).into_error();
@@ -387,7 +401,7 @@ enum WireBody<'a> {
 }
 
 /// `{"statusCode": .., "headers": {..}, "body": ..}`, per the controller's
-/// `.http` rules (PROTOCOL.md §11.2).
+/// `.http` rules (docs/PROTOCOL.md §11.2).
 impl Serialize for Response {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let body = self.wire_body();
@@ -460,8 +474,9 @@ impl Serialize for Headers<'_> {
 /// return `whisk::Error`.
 ///
 /// ```
-/// use whisk_runtime::Error;
-/// use whisk_runtime::web::Response;
+/// # extern crate whisk_runtime as whisk;
+/// use whisk::Error;
+/// use whisk::web::Response;
 ///
 /// fn find(id: u32) -> Result<Response, Error> {
 ///     if id != 7 {
@@ -481,8 +496,9 @@ impl From<Response> for Error {
 /// is sent as `{"error": <response>}`.
 ///
 /// ```
-/// use whisk_runtime::IntoErrorValue;
-/// use whisk_runtime::web::Response;
+/// # extern crate whisk_runtime as whisk;
+/// use whisk::IntoErrorValue;
+/// use whisk::web::Response;
 /// assert_eq!(Response::new(409).into_error_value()["statusCode"], 409);
 /// ```
 impl IntoErrorValue for Response {
@@ -499,7 +515,8 @@ impl IntoErrorValue for Response {
 /// If `status` is not in `100..=599` (see [`Response::new`]).
 ///
 /// ```
-/// use whisk_runtime::{Error, web};
+/// # extern crate whisk_runtime as whisk;
+/// use whisk::{Error, web};
 /// use serde_json::json;
 ///
 /// fn only_get(method: web::Method) -> Result<(), Error> {

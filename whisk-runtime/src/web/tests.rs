@@ -1,4 +1,4 @@
-//! Every `__ow_*` input shape of PROTOCOL.md §11.1 and every result rule of
+//! Every `__ow_*` input shape of docs/PROTOCOL.md §11.1 and every result rule of
 //! §11.2, with the exact JSON the controller sends or reads. The `value`
 //! shapes follow `WebActions.scala`: `Context.toActionArgument` (what is
 //! merged, what goes to `__ow_body`), `extractEntityAndProcessRequest`

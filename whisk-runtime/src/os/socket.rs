@@ -35,6 +35,14 @@ pub(crate) fn set_nodelay(listener: &std::net::TcpListener) {
     };
 }
 
+/// Stops a listening socket for good, for every descriptor of it (the busy
+/// responder holds a `dup`): new connections are refused from now on.
+pub(crate) fn stop_listening(listener: &impl AsRawFd) {
+    // SAFETY: shutdown on a socket descriptor that `listener` keeps open
+    // for the call; it changes the socket's state, no memory.
+    unsafe { libc::shutdown(listener.as_raw_fd(), libc::SHUT_RDWR) };
+}
+
 /// An accepted connection, as hyper reads and writes it.
 ///
 /// hyper shuts the write side down before it lets a connection go, and the

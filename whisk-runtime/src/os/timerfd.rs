@@ -3,10 +3,9 @@
 //!
 //! A task could sleep on tokio's timer instead, but while any timer is armed
 //! in tokio's wheel, every park of the runtime looks for the next one to
-//! expire and processes the wheel after the wait: some 190 instructions per
-//! park more than with no timer at all (callgrind), about 400 per activation
-//! on the invoker's path, where the slow-client guard's sweep (`guard.rs`)
-//! is always armed. A `timerfd` is one more descriptor in the I/O driver's
+//! expire and processes the wheel after the wait, and the slow-client
+//! guard's sweep (`guard.rs`) is always armed (kept for that: BENCHMARKS.md,
+//! decisions). A `timerfd` is one more descriptor in the I/O driver's
 //! epoll set, which costs a park nothing.
 
 use std::io;

@@ -35,7 +35,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// The line OpenWhisk waits for on both streams after each activation.
-pub(crate) const SENTINEL: &[u8] = b"XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX\n";
+pub(crate) const SENTINEL: &[u8] = concat!(sentinel!(), "\n").as_bytes();
 
 /// What to write after the action's output once an activation is over.
 #[derive(Clone, Copy, Debug)]
@@ -146,13 +146,19 @@ impl Pump {
     /// Puts a pipe in front of stdout and stderr each, and an epoll
     /// instance on the pipes.
     fn divert() -> io::Result<(Arc<Mutex<[Stream; 2]>>, OwnedFd)> {
-        let out = Stream::divert(libc::STDOUT_FILENO)?;
-        let err = Stream::divert(libc::STDERR_FILENO)?;
+        let mut out = Stream::divert(libc::STDOUT_FILENO)?;
+        let mut err = Stream::divert(libc::STDERR_FILENO)?;
         let output = watch_input([&out.read, &err.read])?;
         // All is ready: only now swap the pipes in, so a failure above
         // leaves the real streams untouched.
         out.swap_in()?;
         err.swap_in()?;
+        // The write ends now live on fds 1 and 2; drop our extra copies,
+        // here rather than in the helper thread (which may run late), so
+        // that the pipes report EOF if those are ever closed and the
+        // process holds the same descriptors from the first request on.
+        out.write = None;
+        err.write = None;
         Ok((Arc::new(Mutex::new([out, err])), output))
     }
 
@@ -166,7 +172,11 @@ impl Pump {
         // `write`, so all output written before the activation ended is
         // seen.
         let mut events = [libc::epoll_event { events: 0, u64: 0 }; 2];
-        let ready = raw::epoll_wait(self.output.as_raw_fd(), &mut events, 0);
+        let max = events.len() as libc::c_int;
+        // SAFETY: `events` is valid for writes of `max` entries; the kernel
+        // refuses a descriptor that is not an epoll instance.
+        let ready =
+            unsafe { libc::epoll_wait(self.output.as_raw_fd(), events.as_mut_ptr(), max, 0) };
         let has_output = |index: u64| {
             ready < 0
                 || events[..ready as usize]
@@ -241,7 +251,8 @@ impl Stream {
     fn forward(&mut self, buf: &mut [MaybeUninit<u8>], end: End<'_>) {
         while self.open {
             // SAFETY: reading into a buffer we own, from a descriptor we own.
-            let n = unsafe { raw::read(self.read.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            let n =
+                unsafe { libc::read(self.read.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
             match n {
                 n if n > 0 => {
                     // SAFETY: `read` initialized the first `n` bytes.
@@ -305,13 +316,6 @@ impl End<'_> {
 /// The helper thread: forwards the action's output [`DEFER`] after it comes,
 /// so a chatty action never fills the pipes, and serves the watch.
 fn helper_loop(streams: Option<&Mutex<[Stream; 2]>>, watch: Option<&dyn Watch>) {
-    // The write ends now live on fds 1 and 2; drop our extra copies so that
-    // the pipes report EOF if those are ever closed.
-    if let Some(streams) = streams {
-        for stream in lock(streams).iter_mut() {
-            stream.write = None;
-        }
-    }
     let mut buf = vec![MaybeUninit::uninit(); 64 * 1024];
     // When output has been seen: by when it is forwarded. Until then the
     // pipes are left out of the `poll`, which would return at once.
@@ -455,10 +459,10 @@ fn write_all(fd: RawFd, parts: [&[u8]; 3]) {
     while !slices.is_empty() {
         let written = match slices {
             // SAFETY: writing from a live slice to a descriptor.
-            [one] => unsafe { raw::write(fd, one.as_ptr().cast(), one.len()) },
+            [one] => unsafe { libc::write(fd, one.as_ptr().cast(), one.len()) },
             // SAFETY: `IoSlice` is ABI-compatible with `iovec` on Unix; at
             // most three of them, all live.
-            _ => unsafe { raw::writev(fd, slices.as_ptr().cast(), slices.len() as libc::c_int) },
+            _ => unsafe { libc::writev(fd, slices.as_ptr().cast(), slices.len() as libc::c_int) },
         };
         if written > 0 {
             IoSlice::advance_slices(&mut slices, written as usize);
@@ -478,69 +482,6 @@ fn write_all(fd: RawFd, parts: [&[u8]; 3]) {
                 unsafe { libc::poll(&mut writable, 1, -1) };
             }
             _ => return,
-        }
-    }
-}
-
-/// The system calls of every activation's end, made without the C
-/// library's wrappers. Those are cancellation points: once a process has a
-/// second thread (the pump), glibc brackets each with two atomic updates of
-/// the calling thread's cancellation state, which calls that are never
-/// cancelled (nothing here uses `pthread_cancel`) do not need. Each
-/// returns what the system call does, with `errno` set on failure, as the
-/// wrappers do.
-mod raw {
-    use std::ffi::{c_int, c_long, c_void};
-
-    /// `read(2)`.
-    ///
-    /// # Safety
-    /// `buf` is valid for writes of `len` bytes.
-    pub(super) unsafe fn read(fd: c_int, buf: *mut c_void, len: usize) -> isize {
-        // SAFETY: the caller's promise; the kernel checks the rest.
-        unsafe { libc::syscall(libc::SYS_read, fd, buf, len) as isize }
-    }
-
-    /// `write(2)`.
-    ///
-    /// # Safety
-    /// `buf` is valid for reads of `len` bytes.
-    pub(super) unsafe fn write(fd: c_int, buf: *const c_void, len: usize) -> isize {
-        // SAFETY: the caller's promise; the kernel checks the rest.
-        unsafe { libc::syscall(libc::SYS_write, fd, buf, len) as isize }
-    }
-
-    /// `writev(2)`.
-    ///
-    /// # Safety
-    /// `iov` points to `count` valid `iovec`s.
-    pub(super) unsafe fn writev(fd: c_int, iov: *const libc::iovec, count: c_int) -> isize {
-        // SAFETY: the caller's promise; the kernel checks the rest.
-        unsafe { libc::syscall(libc::SYS_writev, fd, iov, count) as isize }
-    }
-
-    /// `epoll_wait(2)` into `events` (as `epoll_pwait` with no signal mask,
-    /// which every architecture has). The kernel refuses an `epfd` that is
-    /// not an epoll instance.
-    pub(super) fn epoll_wait(
-        epfd: c_int,
-        events: &mut [libc::epoll_event],
-        timeout: c_int,
-    ) -> c_int {
-        let max = c_int::try_from(events.len()).unwrap_or(c_int::MAX);
-        let no_mask: *const libc::sigset_t = std::ptr::null();
-        // SAFETY: `events` is valid for writes of `max` entries; a null
-        // signal mask leaves the mask alone (its size is then not read).
-        unsafe {
-            libc::syscall(
-                libc::SYS_epoll_pwait,
-                epfd,
-                events.as_mut_ptr(),
-                max,
-                timeout,
-                no_mask,
-                0 as c_long,
-            ) as c_int
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The `__OW_*` environment variables: each activation's metadata, for code
 //! that reads it from the environment (`__OW_ACTIVATION_ID` and the like;
-//! PROTOCOL.md, the `/run` request).
+//! docs/PROTOCOL.md, the `/run` request).
 //!
 //! `setenv` would do, but glibc's keeps every value it was ever given, so
 //! that an old `getenv` pointer never dangles: with a new activation id,

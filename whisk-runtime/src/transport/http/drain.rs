@@ -5,8 +5,7 @@
 //!
 //! hyper-util's `GracefulShutdown` does this with a `watch` channel whose
 //! `changed()` future every connection polls on every wake-up: a lock and a
-//! waker update per poll, some 450 instructions per keep-alive `/run`
-//! (callgrind, BENCHMARKS.md). Here a connection is counted when it is
+//! waker update per poll (kept for that: BENCHMARKS.md, decisions). Here a connection is counted when it is
 //! accepted, hands over its waker once, on its first poll (again only if
 //! the task's waker changes), and each poll reads one flag (and, once the
 //! connection has been polled, the guard's verdict).
@@ -20,8 +19,8 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
-use crate::guard::Progress;
-use crate::timerfd::Ticker;
+use crate::os::timerfd::Ticker;
+use crate::transport::http::guard::Progress;
 
 /// A connection that can be asked to finish its current request and close.
 pub(crate) trait Stoppable: Future {

@@ -6,7 +6,8 @@
 //! dependency:
 //!
 //! ```no_run
-//! use whisk_runtime::{Context, run, sync_fn, tracing};
+//! # extern crate whisk_runtime as whisk;
+//! use whisk::{Context, run, sync_fn, tracing};
 //! use serde_json::Value;
 //!
 //! fn main() -> std::process::ExitCode {
@@ -34,8 +35,9 @@ pub use tracing::*;
 /// subscriber is already installed.
 ///
 /// ```
-/// whisk_runtime::tracing::init();
-/// whisk_runtime::tracing::info!("hello");
+/// # extern crate whisk_runtime as whisk;
+/// whisk::tracing::init();
+/// whisk::tracing::info!("hello");
 /// ```
 pub fn init() {
     use tracing_subscriber::filter::{LevelFilter, Targets};

@@ -6,9 +6,10 @@ use std::io::{self, IsTerminal, Read};
 use std::process::ExitCode;
 
 use crate::action::Action;
-use crate::activation::{Core, Kind};
+use crate::config::Config;
 use crate::context::Context;
-use crate::logs::{self, Tail};
+use crate::core::{Core, Kind};
+use crate::os::logs::{self, Tail};
 
 /// Whether the process looks like a dockerskeleton exec: an argument, or
 /// input piped or redirected on stdin.
@@ -20,28 +21,33 @@ pub(crate) fn detected() -> bool {
     if stdin.is_terminal() {
         return false;
     }
-    // SAFETY: fstat on fd 0 only fills `stat`.
-    let mut stat: libc::stat = unsafe { std::mem::zeroed() };
-    if unsafe { libc::fstat(0, &mut stat) } != 0 {
-        return false;
-    }
-    matches!(stat.st_mode & libc::S_IFMT, libc::S_IFIFO | libc::S_IFREG)
+    crate::os::fd::is_pipe_or_file(0)
 }
 
-/// Runs one activation. Exit status: 0 on success, 1 when the action failed
-/// (`{"error":...}` is printed), 2 when the input was not usable.
-pub(crate) fn serve<A: Action>(core: &Core<A>, runtime: &tokio::runtime::Runtime) -> ExitCode {
-    let input = match std::env::args_os().nth(1) {
-        Some(arg) => arg.into_encoded_bytes(),
+/// The activation's input: `argv[1]`, or stdin when there is no argument;
+/// exit status 2 when stdin cannot be read.
+pub(crate) fn input() -> Result<Vec<u8>, ExitCode> {
+    match std::env::args_os().nth(1) {
+        Some(arg) => Ok(arg.into_encoded_bytes()),
         None => {
             let mut buf = Vec::new();
             if let Err(e) = io::stdin().read_to_end(&mut buf) {
                 eprintln!("whisk: cannot read the input from stdin: {e}");
-                return ExitCode::from(2);
+                return Err(ExitCode::from(2));
             }
-            buf
+            Ok(buf)
         }
-    };
+    }
+}
+
+/// Runs one activation on `input`. Exit status: 0 on success, 1 when the action failed
+/// (`{"error":...}` is printed), 2 when the input was not usable.
+pub(crate) fn serve<A: Action>(
+    input: Vec<u8>,
+    core: Core<A>,
+    _config: &Config,
+    runtime: &tokio::runtime::Runtime,
+) -> ExitCode {
     let outcome = runtime.block_on(core.run_value(&input, Context::from_env()));
     let mut line = outcome.body;
     line.push(b'\n');

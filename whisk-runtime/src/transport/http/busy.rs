@@ -1,4 +1,11 @@
-//! Answering `403` while a sync action occupies the server's thread.
+//! The busy window: the protocol's `403` for a `/run` that overlaps
+//! another when concurrency is off, with one owned [`Slot`] per activation.
+//!
+//! The slot is a flag claimed before an activation starts and released
+//! when its [`Slot`] drops, wherever the activation ends (in place, or in a
+//! task of its own). While the server's thread is inside the activation
+//! (a sync action runs there), tokio cannot answer anyone, so the
+//! [`Responder`] does:
 //!
 //! Without `__OW_ALLOW_CONCURRENT`, a sync action runs on the server's one
 //! thread: no hop to another thread and back, which is most of the cost of an
@@ -17,15 +24,81 @@
 //! ticks with none. An activation itself makes no syscall here, only two
 //! uncontended lock operations.
 
+use std::future::Future;
 use std::io::{self, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::{Shutdown, TcpListener, TcpStream};
 use std::os::fd::{AsRawFd, RawFd};
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::activation::{BUSY, Kind, Outcome};
-use crate::logs::Watch;
-use crate::timerfd::TimerFd;
+use crate::core::Outcome;
+use crate::os::logs::Watch;
+use crate::os::timerfd::TimerFd;
+
+/// The single activation slot of a server that runs one activation at a
+/// time, and the responder that answers for it.
+pub(crate) struct Window {
+    busy: AtomicBool,
+    responder: Responder,
+}
+
+/// A claimed activation slot (or, with concurrency on, none needed):
+/// released when dropped.
+pub(crate) struct Slot(Option<Arc<Window>>);
+
+impl Window {
+    pub(crate) fn new(responder: Responder) -> Arc<Window> {
+        Arc::new(Window {
+            busy: AtomicBool::new(false),
+            responder,
+        })
+    }
+
+    /// The responder as the helper thread's work.
+    pub(crate) fn watch(&self) -> Arc<dyn Watch> {
+        self.responder.watch()
+    }
+}
+
+impl Slot {
+    /// Claims the slot of `window` (`None`: concurrency on, nothing to
+    /// claim); `None` when another activation holds it.
+    pub(crate) fn claim(window: Option<&Arc<Window>>) -> Option<Slot> {
+        let Some(window) = window else {
+            return Some(Slot(None));
+        };
+        window
+            .busy
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .ok()
+            .map(|_| Slot(Some(Arc::clone(window))))
+    }
+
+    /// Runs `f` on the server's thread, the responder answering for the
+    /// server meanwhile.
+    pub(crate) fn in_place<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _entered = self.0.as_ref().map(|window| window.responder.enter());
+        f()
+    }
+
+    /// Polls `future` to its end, each poll [`in_place`](Slot::in_place):
+    /// the responder answers while a poll runs (a sync action on the
+    /// general path, or an async one that computes), tokio in between.
+    pub(crate) async fn in_place_until<F: Future>(&self, future: F) -> F::Output {
+        let mut future = pin!(future);
+        std::future::poll_fn(|cx| self.in_place(|| future.as_mut().poll(cx))).await
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if let Some(window) = &self.0 {
+            window.busy.store(false, Ordering::Release);
+        }
+    }
+}
 
 /// The timer's period: an activation is refused company once it has run
 /// through a whole tick, so after between one and two ticks.
@@ -45,10 +118,13 @@ const IDLE_TICKS: u32 = 1;
 /// While refusing, how often the helper thread looks whether the
 /// activation has ended, if no request comes.
 const REFUSING_POLL_MS: i32 = 20;
-/// How long a refused client may take to send its request.
-const READ_LIMIT: Duration = Duration::from_secs(1);
-/// How much of a refused request is read (and dropped) at most.
-const BODY_LIMIT: usize = 16 << 20;
+/// At most this many refused requests are read at once, each on a thread
+/// of its own; one that comes beyond is answered without being read.
+const MAX_READERS: usize = 4;
+/// How much of a refused request's head is kept (to find its length).
+const HEAD_LIMIT: usize = 64 << 10;
+/// The stack of a thread that reads a refused request.
+const READER_STACK: usize = 64 << 10;
 
 /// Refuses overlapping requests; served by the log pump's thread through
 /// [`Watch`].
@@ -63,6 +139,17 @@ struct Shared {
     listener: TcpListener,
     /// What only the helper thread reads and writes.
     helper: Mutex<Helper>,
+    /// The real server's read timeout, which a refused request gets too.
+    limits: Limits,
+    /// Threads reading a refused request now.
+    readers: Arc<AtomicUsize>,
+}
+
+/// What a refused request gets from the real server's settings.
+#[derive(Clone, Copy)]
+pub(crate) struct Limits {
+    /// The read timeout (`WHISK_READ_TIMEOUT_SECS`).
+    pub(crate) timeout: Duration,
 }
 
 #[derive(Default)]
@@ -87,9 +174,9 @@ struct Helper {
 }
 
 /// Marks the activation as running until dropped.
-pub(crate) struct Window<'a>(&'a Shared);
+pub(crate) struct Entered<'a>(&'a Shared);
 
-impl Drop for Window<'_> {
+impl Drop for Entered<'_> {
     fn drop(&mut self) {
         self.0.lock().active = false;
     }
@@ -147,14 +234,36 @@ impl Shared {
             None
         };
         drop(state);
-        if let Some((stream, _)) = accepted {
-            // Reading the request may take up to READ_LIMIT: on a thread of
-            // its own, so that the helper thread keeps forwarding logs. Only
-            // ever happens when a client breaks the protocol's one-at-a-time
-            // rule; a thread that cannot start just closes the connection.
-            let _ = std::thread::Builder::new()
-                .name("whisk-refuse".into())
-                .spawn(move || refuse(stream));
+        let Some((stream, _)) = accepted else {
+            return;
+        };
+        // Reading the request may take up to the read timeout: on a thread
+        // of its own, so that the helper thread keeps forwarding logs. Only
+        // ever happens when a client breaks the protocol's one-at-a-time
+        // rule, and at most MAX_READERS at once: beyond, or when a thread
+        // cannot start, the request is answered unread.
+        let limits = self.limits;
+        let readers = Arc::clone(&self.readers);
+        if readers.fetch_add(1, Ordering::Relaxed) >= MAX_READERS {
+            readers.fetch_sub(1, Ordering::Relaxed);
+            return answer_unread(stream);
+        }
+        let spawned = std::thread::Builder::new()
+            .name("whisk-refuse".into())
+            .stack_size(READER_STACK)
+            .spawn({
+                let readers = Arc::clone(&readers);
+                let stream = stream.try_clone();
+                move || {
+                    if let Ok(stream) = stream {
+                        refuse(stream, limits);
+                    }
+                    readers.fetch_sub(1, Ordering::Relaxed);
+                }
+            });
+        if spawned.is_err() {
+            readers.fetch_sub(1, Ordering::Relaxed);
+            answer_unread(stream);
         }
     }
 }
@@ -162,7 +271,7 @@ impl Shared {
 impl Responder {
     /// A responder on a clone of the server's (non-blocking) listener. It
     /// does its work once handed to the log pump (`logs::install`).
-    pub(crate) fn new(listener: TcpListener) -> io::Result<Responder> {
+    pub(crate) fn new(listener: TcpListener, limits: Limits) -> io::Result<Responder> {
         let timer = TimerFd::new()?;
         Ok(Responder {
             shared: Arc::new(Shared {
@@ -170,6 +279,8 @@ impl Responder {
                 timer,
                 listener,
                 helper: Mutex::new(Helper::default()),
+                limits,
+                readers: Arc::new(AtomicUsize::new(0)),
             }),
         })
     }
@@ -180,7 +291,7 @@ impl Responder {
     }
 
     /// Marks a sync activation as running on the server's thread.
-    pub(crate) fn enter(&self) -> Window<'_> {
+    pub(crate) fn enter(&self) -> Entered<'_> {
         let mut state = self.shared.lock();
         state.active = true;
         state.started = state.started.wrapping_add(1);
@@ -191,7 +302,7 @@ impl Responder {
             self.shared.timer.set(Some(TICK));
         }
         drop(state);
-        Window(&self.shared)
+        Entered(&self.shared)
     }
 }
 
@@ -215,37 +326,61 @@ impl Watch for Shared {
     }
 }
 
-/// Reads the request (bounded in time and size) and answers the 403.
-fn refuse(mut stream: TcpStream) {
+/// Reads the request (its head, then its body read and dropped as it
+/// comes, never kept, for at most the server's read timeout) and answers
+/// the `403`. A client that writes its whole body before it reads so gets
+/// the answer, not a reset.
+fn refuse(mut stream: TcpStream, limits: Limits) {
     let _ = stream.set_nonblocking(false);
-    let _ = stream.set_read_timeout(Some(READ_LIMIT));
-    let started = Instant::now();
-    let mut request = Vec::new();
+    let _ = stream.set_read_timeout(Some(limits.timeout));
+    let deadline = Instant::now() + limits.timeout;
+    let mut head = Vec::new();
     let mut buf = [0u8; 8192];
-    let mut needed = None;
-    while started.elapsed() < READ_LIMIT && request.len() < BODY_LIMIT {
-        if let Some(total) = needed {
-            if request.len() >= total {
-                break;
-            }
-        } else if let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n") {
-            needed = Some(end + 4 + content_length(&request[..end]));
-            continue;
-        }
-        match stream.read(&mut buf) {
+    let mut body = None;
+    let mut read = 0;
+    while Instant::now() < deadline {
+        let n = match stream.read(&mut buf) {
             Ok(0) | Err(_) => break,
-            Ok(n) => request.extend_from_slice(&buf[..n]),
+            Ok(n) => n,
+        };
+        match body {
+            Some(_) => read += n,
+            None if head.len() < HEAD_LIMIT => {
+                head.extend_from_slice(&buf[..n]);
+                if let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") {
+                    body = Some(content_length(&head[..end]));
+                    read = head.len() - end - 4;
+                    head = Vec::new();
+                }
+            }
+            None => break,
+        }
+        // The whole body, or as much as the server would ever read of it
+        // (the discard bound of an early answer).
+        if body.is_some_and(|length| read >= length.min(super::DISCARD_LIMIT)) {
+            break;
         }
     }
-    eprintln!("Internal system error: {BUSY}");
-    let body = Outcome::error(Kind::Rejected, BUSY).body;
+    let _ = stream.write_all(&forbidden());
+}
+
+/// Answers `403` at once, without reading: beyond [`MAX_READERS`].
+fn answer_unread(mut stream: TcpStream) {
+    let _ = stream.write_all(&forbidden());
+    let _ = stream.shutdown(Shutdown::Write);
+}
+
+/// The `403` response (logged as the server logs it), closing the
+/// connection.
+fn forbidden() -> Vec<u8> {
+    let body = Outcome::busy().body;
     let mut response = format!(
         "HTTP/1.1 403 Forbidden\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
         body.len()
     )
     .into_bytes();
     response.extend_from_slice(&body);
-    let _ = stream.write_all(&response);
+    response
 }
 
 fn content_length(head: &[u8]) -> usize {

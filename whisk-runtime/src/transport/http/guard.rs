@@ -4,9 +4,8 @@
 //! A client may open a connection and then send its request a byte at a
 //! time, or never, or never read the answer (slowloris). hyper can bound the
 //! time to read a request head, but arms a timer for every request to do so,
-//! about 6% of the instructions of a keep-alive `/run` (BENCHMARKS.md); a
-//! timer per connection costs the invoker's path, a new connection per
-//! activation, some 1,000 instructions each. Here one periodic sweep looks
+//! on every keep-alive `/run` and every invoker connection (kept for that:
+//! BENCHMARKS.md, decisions). Here one periodic sweep looks
 //! at every connection being served (the registry `drain.rs` keeps): a
 //! connection is closed once a whole period has passed in which no request
 //! reached or left the handler and none was being handled. A slow client
@@ -99,8 +98,8 @@ impl Drop for Handling<'_> {
     }
 }
 
-/// For the tests, which give a connection a bare `Progress`.
-#[cfg(test)]
+/// What [`Drain::watch`](super::drain::Drain::watch) is given for a
+/// connection.
 impl AsRef<Progress> for Progress {
     fn as_ref(&self) -> &Progress {
         self
@@ -110,9 +109,9 @@ impl AsRef<Progress> for Progress {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::drain::Drain;
+    use crate::os::timerfd::Ticker;
     use crate::test_util::paused_runtime;
-    use crate::timerfd::Ticker;
+    use crate::transport::http::drain::Drain;
     use std::future::Future;
     use std::pin::Pin;
     use std::sync::Arc;
@@ -132,7 +131,7 @@ mod tests {
         }
     }
 
-    impl crate::drain::Stoppable for Fake {
+    impl crate::transport::http::drain::Stoppable for Fake {
         fn stop(self: Pin<&mut Self>) {}
     }
 

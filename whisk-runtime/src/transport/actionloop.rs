@@ -4,54 +4,55 @@
 
 use std::fs::File;
 use std::io::{self, BufRead, Write};
-use std::os::fd::FromRawFd;
+use std::process::ExitCode;
 
 use axum::body::Bytes;
 
 use crate::action::Action;
-use crate::activation::Core;
-use crate::logs::{self, Tail};
-
-/// The descriptor the proxy reads results from.
-pub(crate) const RESULT_FD: i32 = 3;
+use crate::config::Config;
+use crate::core::Core;
+use crate::os::fd::{self, RESULT_FD};
+use crate::os::logs::{self, Tail};
 
 /// Whether fd 3 is an open pipe, as the ActionLoop proxy leaves it.
 pub(crate) fn detected() -> bool {
-    // SAFETY: fstat on a descriptor number only fills `stat`.
-    let mut stat: libc::stat = unsafe { std::mem::zeroed() };
-    let ok = unsafe { libc::fstat(RESULT_FD, &mut stat) } == 0;
-    ok && (stat.st_mode & libc::S_IFMT) == libc::S_IFIFO
+    fd::is_pipe(RESULT_FD)
 }
 
 /// How the loop ended without an I/O error.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Ended {
+enum Ended {
     /// stdin reached EOF: the proxy is done with us.
     Eof,
     /// Building the action's state failed (logged on stderr).
     InitFailed,
 }
 
-/// Serves activations until stdin ends.
+/// Serves activations until stdin ends, writing each result line to
+/// `results` (fd 3, [`fd::take_result_pipe`]).
 pub(crate) fn serve<A: Action>(
+    results: File,
+    core: Core<A>,
+    _config: &Config,
+    runtime: &tokio::runtime::Runtime,
+) -> ExitCode {
+    match serve_lines(results, &core, runtime) {
+        Ok(Ended::Eof) => ExitCode::SUCCESS,
+        Ok(Ended::InitFailed) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("whisk: the ActionLoop connection failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The loop of [`serve`]: one request line in, one result line out.
+fn serve_lines<A: Action>(
+    results: File,
     core: &Core<A>,
     runtime: &tokio::runtime::Runtime,
 ) -> io::Result<Ended> {
-    // SAFETY: fcntl on a descriptor number only changes its flags. The
-    // result pipe's write end is ours alone: make it blocking (a parent may
-    // leave O_NONBLOCK set, and a result larger than the pipe would then
-    // fail with EAGAIN) and close-on-exec (a process the action starts must
-    // not hold it open, nor write into it).
-    unsafe {
-        let flags = libc::fcntl(RESULT_FD, libc::F_GETFL);
-        if flags >= 0 && flags & libc::O_NONBLOCK != 0 {
-            libc::fcntl(RESULT_FD, libc::F_SETFL, flags & !libc::O_NONBLOCK);
-        }
-        libc::fcntl(RESULT_FD, libc::F_SETFD, libc::FD_CLOEXEC);
-    }
-    // SAFETY: fd 3 is the result pipe the proxy handed us; nothing else
-    // in the process owns it.
-    let mut results = io::BufWriter::new(unsafe { File::from_raw_fd(RESULT_FD) });
+    let mut results = io::BufWriter::new(results);
     // Shared state is built before the ack: a failure (already logged on
     // stderr) ends the process, which the proxy reports as a failed start
     // (`Command exited abruptly during initialization.` with the ack,
