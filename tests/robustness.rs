@@ -1,0 +1,68 @@
+//! Floods, injection, stuck logs and developer errors behind OpenWhisk's
+//! proxies (issue 21): each class driven against a real process over real
+//! sockets and pipes, as an attacker or the real proxies would.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+use serde_json::json;
+
+/// Starts the kit fixture in HTTP mode with `env` and returns what it did
+/// when it exits within 20 s (it is killed otherwise): status, stderr.
+fn exits_at_start(env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let mut child = Command::new(example("kit"))
+        .env("WHISK_MODE", "http")
+        .env("WHISK_HOST", "127.0.0.1")
+        .env("WHISK_PORT", "0")
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (stderr, reader) = Capture::spawn(child.stderr.take().unwrap());
+    let status = wait_timeout(&mut child, Duration::from_secs(20));
+    reader.join().unwrap();
+    (status.code(), stderr.text())
+}
+
+/// Issue 21.7: a read timeout out of range (too large for a `Duration`, or
+/// so small the connection guard would spin) is refused at start with
+/// exit 2 and one line naming the variable; no panic (exit 101).
+#[test]
+fn settings_out_of_range_exit_2_naming_the_variable() {
+    for bad in ["1e20", "18446744073709551615", "0.000001"] {
+        let (code, stderr) = exits_at_start(&[("WHISK_READ_TIMEOUT_SECS", bad)]);
+        assert_eq!(
+            (code, stderr.as_str()),
+            (
+                Some(2),
+                format!(
+                    "whisk: WHISK_READ_TIMEOUT_SECS=\"{bad}\" is not valid: expected a number of seconds from 0.1 to 86400\n"
+                )
+                .as_str()
+            ),
+            "WHISK_READ_TIMEOUT_SECS={bad}"
+        );
+    }
+    // The smallest accepted value serves, and an idle server stays idle
+    // (no busy loop): under 5% of a CPU over one second.
+    let server = Server::start(
+        "kit",
+        &[("KIT_ACTION", "plain"), ("WHISK_READ_TIMEOUT_SECS", "0.1")],
+    );
+    let cpu = |pid: u32| -> u64 {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        let fields: Vec<&str> = stat.rsplit_once(") ").unwrap().1.split(' ').collect();
+        fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+    };
+    let before = cpu(server.pid());
+    std::thread::sleep(Duration::from_secs(1));
+    let ticks = cpu(server.pid()) - before;
+    assert!(ticks <= 5, "{ticks} clock ticks of CPU in 1 s while idle");
+    let r = server.run(json!({"x": 1}));
+    assert_eq!((r.status, r.json()), (200, json!({"x": 1})));
+}
