@@ -625,7 +625,7 @@ fn a_malformed_request_line_is_an_error_line() {
     let answer = proxy.run("[1,2]");
     assert_eq!(
         answer.line,
-        r#"{"error":"The request body is not a valid activation: invalid type: sequence, expected a JSON object such as {\"value\":{...}} at line 1 column 0."}"#
+        r#"{"error":"The request body is not a valid activation: invalid type: sequence, expected a JSON object such as {\"value\":{...}} at line 1 column 1."}"#
     );
     let answer = proxy.run(r#"{"value":5}"#);
     assert_eq!(

@@ -66,3 +66,46 @@ fn settings_out_of_range_exit_2_naming_the_variable() {
     let r = server.run(json!({"x": 1}));
     assert_eq!((r.status, r.json()), (200, json!({"x": 1})));
 }
+
+/// Issue 21.8: a malformed `/init` (or `/run`) body is refused naming the
+/// field and its JSON type, never quoting a value: `env` and the API key
+/// are secrets, and the answer goes to whoever sent the request and into
+/// the invoker's logs.
+#[test]
+fn a_malformed_init_or_run_never_echoes_a_secret() {
+    let server = Server::start("kit", &[("KIT_ACTION", "plain")]);
+    let secret = "hunter2-s3cret";
+    for (path, body, message) in [
+        (
+            "/init",
+            json!({"value": {"code": null, "env": format!("DB_PASSWORD={secret}")}}),
+            "The /init body is not valid: `value.env` is a string, expected an object of environment variables.",
+        ),
+        (
+            "/init",
+            json!({"value": format!("DB_PASSWORD={secret}")}),
+            "The /init body is not valid: `value` is a string, expected an object with the action's name, main, code and env.",
+        ),
+        (
+            "/run",
+            json!(format!("api_key={secret}")),
+            "The request body is not a valid activation: invalid type: string, expected a JSON object such as {\"value\":{...}} at line 1 column 24.",
+        ),
+    ] {
+        let r = server.post(path, body.to_string());
+        r.assert_framing();
+        assert_eq!(
+            (r.status, r.json()),
+            (400, json!({"error": message})),
+            "{body}"
+        );
+    }
+    // Still not initialized: a good /init then works.
+    let r = server.init(Some(json!({"DB_PASSWORD": secret})));
+    assert_eq!((r.status, r.json()), (200, json!({"ok": true})));
+    let logs = server.stop();
+    assert!(
+        !logs.stdout.contains(secret) && !logs.stderr.contains(secret),
+        "{logs:?}"
+    );
+}

@@ -15,8 +15,8 @@ use axum::body::Bytes;
 use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
 use serde::de::{Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Serialize, de::DeserializeOwned};
+use serde_json::Value;
 use serde_json::value::RawValue;
-use serde_json::{Map, Value};
 
 use crate::action::{Action, Here, Invocation, Work};
 use crate::busy::Responder;
@@ -184,7 +184,10 @@ struct EnvelopeSeed<'b, V> {
 impl<'de, V: Deserialize<'de>> DeserializeSeed<'de> for EnvelopeSeed<'_, V> {
     type Value = Envelope<V>;
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Envelope<V>, D::Error> {
-        deserializer.deserialize_map(self)
+        // `any`, not `map`: for a body that is not an object, serde_json's
+        // `deserialize_map` writes the message itself, quoting a string;
+        // `any` leaves it to the visitor (`visit_str`).
+        deserializer.deserialize_any(self)
     }
 }
 
@@ -192,6 +195,14 @@ impl<'de, V: Deserialize<'de>> Visitor<'de> for EnvelopeSeed<'_, V> {
     type Value = Envelope<V>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON object such as {\"value\":{...}}")
+    }
+    /// A body that is one string: said without quoting it (serde's default
+    /// message would, and the text may be anything, an API key included).
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Envelope<V>, E> {
+        Err(E::invalid_type(
+            serde::de::Unexpected::Other("string"),
+            &self,
+        ))
     }
     fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Envelope<V>, M::Error> {
         let mut value = None;
@@ -392,29 +403,49 @@ fn empty_object() -> &'static RawValue {
 
 /// Parses the `/init` body and returns its `env` as `(name, value)` pairs,
 /// stringified the way the invoker does.
+///
+/// The body is read as JSON first (serde_json's syntax errors name a
+/// position, never the text), then its shape checked here: a type error
+/// from serde would quote the value it met, and `env` holds secrets
+/// (`"env": "DB_PASSWORD=..."` would come back in the answer). So no
+/// message says more of a value than its JSON type.
 pub(crate) fn parse_init(body: &[u8]) -> Result<Vec<(String, String)>, Outcome> {
-    #[derive(serde::Deserialize)]
-    #[serde(expecting = "a JSON object such as {\"value\":{...}}")]
-    struct InitRequest {
-        #[serde(default)]
-        value: Option<InitValue>,
-    }
-    #[derive(serde::Deserialize)]
-    #[serde(expecting = "an object with the action's name, main, code and env")]
-    struct InitValue {
-        #[serde(default)]
-        env: Option<Map<String, Value>>,
-    }
+    let invalid = |what: String| {
+        Outcome::error(
+            Kind::BadRequest,
+            format!("The /init body is not valid: {what}."),
+        )
+    };
     if is_blank(body) {
         return Ok(Vec::new());
     }
-    let request: InitRequest = serde_json::from_slice(body).map_err(|e| {
-        Outcome::error(
-            Kind::BadRequest,
-            format!("The /init body is not valid: {e}."),
-        )
-    })?;
-    let env = request.value.and_then(|v| v.env).unwrap_or_default();
+    let request: Value = serde_json::from_slice(body).map_err(|e| invalid(e.to_string()))?;
+    let Value::Object(mut request) = request else {
+        return Err(invalid(format!(
+            "it is {}, expected a JSON object such as {{\"value\":{{...}}}}",
+            json_type(&request)
+        )));
+    };
+    let env = match request.remove("value") {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Object(mut value)) => value.remove("env"),
+        Some(other) => {
+            return Err(invalid(format!(
+                "`value` is {}, expected an object with the action's name, main, code and env",
+                json_type(&other)
+            )));
+        }
+    };
+    let env = match env {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Object(env)) => env,
+        Some(other) => {
+            return Err(invalid(format!(
+                "`value.env` is {}, expected an object of environment variables",
+                json_type(&other)
+            )));
+        }
+    };
     env.into_iter()
         .map(|(name, value)| {
             let value = match value {
@@ -434,6 +465,19 @@ pub(crate) fn parse_init(body: &[u8]) -> Result<Vec<(String, String)>, Outcome> 
             Ok((name, value))
         })
         .collect()
+}
+
+/// A JSON value's type, with its article, for messages that must not quote
+/// the value itself.
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
 }
 
 /// The protocol state of one action: whether it is initialized, whether an
@@ -974,6 +1018,12 @@ mod tests {
         assert!(parse_envelope(b"").unwrap().value.is_none());
         let bad = parse_envelope(b"[1]").unwrap_err();
         assert_eq!(bad.kind, Kind::BadRequest);
+        // A body that is a string is not quoted back.
+        let bad = parse_envelope(br#""api_key=23bc46b1-71f6-4ed5""#).unwrap_err();
+        assert_eq!(
+            body(&bad),
+            json!({"error": "The request body is not a valid activation: invalid type: string, expected a JSON object such as {\"value\":{...}} at line 1 column 28."})
+        );
     }
 
     #[test]
@@ -1030,12 +1080,54 @@ mod tests {
             parse_init(br#"{"value":5}"#).unwrap_err().kind,
             Kind::BadRequest
         );
+        assert!(parse_init(br#"{"value":{"code":"x"}}"#).unwrap().is_empty());
         assert_eq!(
             parse_init(br#"{"value":{"env":{"A=B":"x"}}}"#)
                 .unwrap_err()
                 .kind,
             Kind::BadRequest
         );
+    }
+
+    /// Whatever shape the `/init` body has, the error names the field and
+    /// the JSON type, never a value (`env` holds secrets).
+    #[test]
+    fn init_errors_never_quote_a_value() {
+        for (input, message) in [
+            (
+                r#"{"value":{"env":"DB_PASSWORD=hunter2"}}"#,
+                "`value.env` is a string, expected an object of environment variables",
+            ),
+            (
+                r#"{"value":{"env":["DB_PASSWORD=hunter2"]}}"#,
+                "`value.env` is an array, expected an object of environment variables",
+            ),
+            (
+                r#"{"value":"DB_PASSWORD=hunter2"}"#,
+                "`value` is a string, expected an object with the action's name, main, code and env",
+            ),
+            (
+                r#""DB_PASSWORD=hunter2""#,
+                r#"it is a string, expected a JSON object such as {"value":{...}}"#,
+            ),
+            (
+                r#"{"value":{"env":{"K":"hunter2"},}}"#,
+                "trailing comma at line 1 column 33",
+            ),
+            (
+                r#"{"value":{"env":{"K":"hunter2\q"}}}"#,
+                "invalid escape at line 1 column 31",
+            ),
+        ] {
+            let err = parse_init(input.as_bytes()).unwrap_err();
+            assert_eq!(err.kind, Kind::BadRequest);
+            assert_eq!(
+                body(&err),
+                json!({"error": format!("The /init body is not valid: {message}.")}),
+                "{input}"
+            );
+            assert!(!String::from_utf8_lossy(&err.body).contains("hunter2"));
+        }
     }
 
     /// The one-pass decode (`run_envelope`'s usual path) against the
