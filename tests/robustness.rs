@@ -109,3 +109,49 @@ fn a_malformed_init_or_run_never_echoes_a_secret() {
         "{logs:?}"
     );
 }
+
+/// Issue 21.11: a lone surrogate escape is named as one (serde_json says
+/// "unexpected end of hex escape", or "lone leading surrogate" for a
+/// trailing one), and an array for parameters that are a struct is
+/// refused naming the struct and its fields (serde would fill it by
+/// position, and say "trailing characters" for a longer one).
+#[test]
+fn decoder_errors_name_the_problem() {
+    let server = Server::start("reverse", &[]);
+    let surrogate = "a \\u escape of a lone UTF-16 surrogate (D800 to DFFF): a surrogate must be followed by its pair, a high one (D800 to DBFF) by a low one (DC00 to DFFF)";
+    let array = "Invalid parameters: expected an object with the fields of `Params` (`payload`), not an array. The action was not called.";
+    for (body, error) in [
+        (
+            r#"{"value":{"payload":"\ud800"}}"#.to_owned(),
+            format!("Invalid parameter `payload`: {surrogate}. The action was not called."),
+        ),
+        (
+            r#"{"value":{"payload":"x\udc00"}}"#.to_owned(),
+            format!("Invalid parameter `payload`: {surrogate}. The action was not called."),
+        ),
+        (
+            r#"{"value":{"payload":"ok"},"activation_id":"\ud800"}"#.to_owned(),
+            format!("The request body is not a valid activation: {surrogate} at line 1 column 50."),
+        ),
+        (r#"{"value":["hello"]}"#.to_owned(), array.to_owned()),
+        (
+            r#"{"value":["hello","extra"]}"#.to_owned(),
+            array.to_owned(),
+        ),
+    ] {
+        let r = server.post("/run", &body);
+        r.assert_framing();
+        let status = if body.contains("activation_id") {
+            400
+        } else {
+            200
+        };
+        assert_eq!(
+            (r.status, r.json()),
+            (status, json!({ "error": error })),
+            "{body}"
+        );
+    }
+    let r = server.run(json!({"payload": "abc"}));
+    assert_eq!((r.status, r.json()), (200, json!({"reversed": "cba"})));
+}

@@ -24,6 +24,7 @@ use crate::context::Context;
 use crate::error::IntoErrorValue;
 use crate::export::Exports;
 use crate::metadata::Metadata;
+use crate::params;
 use crate::trace;
 
 /// The body every runtime answers for a result that is not an object or array.
@@ -90,6 +91,15 @@ pub(crate) fn decode<P: DeserializeOwned>(value: &RawValue) -> Result<P, Outcome
     // The fast path tracks no path; only when it fails is the value decoded
     // again, with `serde_path_to_error`, to say where (the same input gives
     // the same error).
+    if value.get().starts_with('[') {
+        if let Some((name, fields)) = params::struct_fields::<P>() {
+            let message = params::array_for_struct(name, fields);
+            return Err(Outcome::error(
+                Kind::ApplicationError,
+                format!("Invalid parameters: {message}. The action was not called."),
+            ));
+        }
+    }
     let mut de = serde_json::Deserializer::from_str(value.get());
     if let Ok(params) = P::deserialize(&mut de) {
         return Ok(params);
@@ -107,7 +117,9 @@ pub(crate) fn decode<P: DeserializeOwned>(value: &RawValue) -> Result<P, Outcome
             path.push('…');
         }
         let inner = err.into_inner();
-        let message = without_position(&inner);
+        // The position is in the `value` text, which the caller never saw
+        // as such.
+        let message = params::message(&inner, false);
         let text = if path == "." {
             format!("Invalid parameters: {message}. The action was not called.")
         } else {
@@ -115,17 +127,6 @@ pub(crate) fn decode<P: DeserializeOwned>(value: &RawValue) -> Result<P, Outcome
         };
         Outcome::error(Kind::ApplicationError, text)
     })
-}
-
-/// serde_json's message without " at line L column C": the position is in
-/// the `value` text, which the caller never saw as such.
-fn without_position(err: &serde_json::Error) -> Cow<'_, str> {
-    let text = err.to_string();
-    let suffix = format!(" at line {} column {}", err.line(), err.column());
-    match text.strip_suffix(&suffix) {
-        Some(short) if err.line() > 0 => Cow::Owned(short.to_owned()),
-        _ => Cow::Owned(text),
-    }
 }
 
 /// Encodes what the action returned.
@@ -238,10 +239,10 @@ impl<'de, V: Deserialize<'de>> Visitor<'de> for EnvelopeSeed<'_, V> {
 #[derive(Debug)]
 pub(crate) struct Direct<P>(P);
 
-impl<'de, P: Deserialize<'de>> Deserialize<'de> for Direct<P> {
+impl<'de, P: DeserializeOwned> Deserialize<'de> for Direct<P> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct Container<P>(PhantomData<P>);
-        impl<'de, P: Deserialize<'de>> Visitor<'de> for Container<P> {
+        impl<'de, P: DeserializeOwned> Visitor<'de> for Container<P> {
             type Value = P;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("an object or an array")
@@ -250,6 +251,10 @@ impl<'de, P: Deserialize<'de>> Deserialize<'de> for Direct<P> {
                 P::deserialize(MapAccessDeserializer::new(map))
             }
             fn visit_seq<S: SeqAccess<'de>>(self, seq: S) -> Result<P, S::Error> {
+                // Refused by `decode`, which says why.
+                if params::struct_fields::<P>().is_some() {
+                    return Err(serde::de::Error::custom("an array for a struct"));
+                }
                 P::deserialize(SeqAccessDeserializer::new(seq))
             }
         }
@@ -354,7 +359,10 @@ pub(crate) fn parse_envelope(body: &[u8]) -> Result<Envelope<&RawValue>, Outcome
     parsed.map_err(|e| {
         Outcome::error(
             Kind::BadRequest,
-            format!("The request body is not a valid activation: {e}."),
+            format!(
+                "The request body is not a valid activation: {}.",
+                params::message(&e, true)
+            ),
         )
     })
 }
@@ -419,7 +427,8 @@ pub(crate) fn parse_init(body: &[u8]) -> Result<Vec<(String, String)>, Outcome> 
     if is_blank(body) {
         return Ok(Vec::new());
     }
-    let request: Value = serde_json::from_slice(body).map_err(|e| invalid(e.to_string()))?;
+    let request: Value =
+        serde_json::from_slice(body).map_err(|e| invalid(params::message(&e, true)))?;
     let Value::Object(mut request) = request else {
         return Err(invalid(format!(
             "it is {}, expected a JSON object such as {{\"value\":{{...}}}}",
@@ -694,7 +703,10 @@ impl<A: Action> Core<A> {
             Err(e) => {
                 return Outcome::error(
                     Kind::BadRequest,
-                    format!("The input is not valid JSON: {e}."),
+                    format!(
+                        "The input is not valid JSON: {}.",
+                        params::message(&e, true)
+                    ),
                 );
             }
         };

@@ -42,6 +42,7 @@ mod guard;
 mod http;
 mod logs;
 mod metadata;
+mod params;
 mod run;
 mod shutdown;
 mod socket;
