@@ -102,11 +102,11 @@ fn bad_params_name_the_field_and_the_action_is_not_called() {
         r.json(),
         json!({"error": "Invalid parameters: missing field `payload`. The action was not called."})
     );
-    // serde lets a struct come from an array, field by field.
+    // serde would fill a struct from an array, field by field: refused.
     let r = server.run(json!([5]));
     assert_eq!(
         r.json(),
-        json!({"error": "Invalid parameter `[0]`: invalid type: integer `5`, expected a string. The action was not called."})
+        json!({"error": "Invalid parameters: expected an object with the fields of `Params` (`payload`), not an array. The action was not called."})
     );
     server.stop().assert_sentinels(3);
 }
