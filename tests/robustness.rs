@@ -5,7 +5,7 @@
 mod common;
 
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::json;
@@ -154,4 +154,130 @@ fn decoder_errors_name_the_problem() {
     }
     let r = server.run(json!({"payload": "abc"}));
     assert_eq!((r.status, r.json()), (200, json!({"reversed": "cba"})));
+}
+
+/// A `/run` body with `keys` metadata keys `k0`..: `{"value":{},"k0":0,...}`.
+fn flood_body(keys: usize) -> Vec<u8> {
+    let mut body = String::from(r#"{"value":{}"#);
+    for i in 0..keys {
+        body.push_str(&format!(r#","k{i}":{i}"#));
+    }
+    body.push('}');
+    body.into_bytes()
+}
+
+/// Issue 21.1: the `__OW_*` export is linear and bounded. A `/run` with
+/// 4,096 keys (the most exported) is served, one with 40,000 or an 8 MiB
+/// body's worth (600,000) is refused with 400 naming the bound, each
+/// within a bound that a quadratic export (7.7 s for 40,000 keys) misses
+/// by far; a 404 on another connection meanwhile, and the next plain
+/// `/run`, are answered at once.
+#[test]
+fn a_key_flood_is_answered_within_a_bound_and_others_are_served() {
+    let server = Server::start(
+        "kit",
+        &[("KIT_ACTION", "owenv"), ("WHISK_RUN_MAX_BYTES", "16777216")],
+    );
+    for (keys, status, bound) in [(4096, 200, 2.0), (40_000, 400, 2.0), (600_000, 400, 8.0)] {
+        let body = flood_body(keys);
+        let port = server.port;
+        let started = Instant::now();
+        let flood = std::thread::spawn(move || {
+            let r = request(port, "POST", "/run", &body);
+            (r, started.elapsed())
+        });
+        // Another client meanwhile: answered within the flood's own bound.
+        std::thread::sleep(Duration::from_millis(20));
+        let other = Instant::now();
+        let r = server.post("/nowhere", "");
+        let waited = other.elapsed();
+        assert_eq!(r.status, 404);
+        let (r, took) = flood.join().unwrap();
+        eprintln!("{keys} keys: {took:?} (a 404 meanwhile waited {waited:?})");
+        r.assert_framing();
+        if status == 400 {
+            let message = format!(
+                "The request has {keys} keys besides `value`; at most 4096 are accepted (each becomes an __OW_* environment variable)."
+            );
+            assert_eq!((r.status, r.json()), (400, json!({ "error": message })));
+        } else {
+            assert_eq!(r.status, 200, "{}", r.text());
+        }
+        assert!(took.as_secs_f64() < bound, "{keys} keys took {took:?}");
+        assert!(waited.as_secs_f64() < bound, "a 404 waited {waited:?}");
+        let plain = Instant::now();
+        let r = server.post("/run", r#"{"value":{},"activation_id":"plain"}"#);
+        assert_eq!(
+            (r.status, &r.json()["activation_id"]),
+            (200, &json!("plain"))
+        );
+        assert!(
+            plain.elapsed() < Duration::from_millis(500),
+            "next /run took {:?}",
+            plain.elapsed()
+        );
+    }
+}
+
+/// Issue 21.1: `/init` with 40,000 `env` variables sets them in one pass
+/// (`setenv` each, which searches the environment, took 4.1 s), and the
+/// action reads them.
+#[test]
+fn init_with_40000_variables_is_linear() {
+    let server = Server::start("kit", &[("KIT_ACTION", "env")]);
+    let mut env = serde_json::Map::new();
+    for i in 0..40_000 {
+        env.insert(format!("VAR_{i}"), json!(format!("value {i}")));
+    }
+    env.insert("SOME_VAR".into(), json!("some"));
+    env.insert("ANOTHER_VAR".into(), json!("another"));
+    let started = Instant::now();
+    let r = server.init(Some(serde_json::Value::Object(env)));
+    let took = started.elapsed();
+    eprintln!("/init with 40,002 variables: {took:?}");
+    assert_eq!((r.status, r.json()), (200, json!({"ok": true})));
+    assert!(took < Duration::from_secs(2), "/init took {took:?}");
+    let r = server.run(json!({}));
+    assert_eq!(
+        (r.status, r.json()),
+        (200, json!({"SOME_VAR": "some", "ANOTHER_VAR": "another"}))
+    );
+}
+
+/// Issue 21.2: an activation's keys change the container's own `__OW_*`
+/// variables for that activation only: `__OW_API_HOST` set at start reads
+/// real, other (the second `/run` carries `api_host`), real, real; a key
+/// exported once is gone the next time.
+#[test]
+fn the_containers_own_variables_are_restored_after_an_activation() {
+    let server = Server::start(
+        "kit",
+        &[("KIT_ACTION", "owenv"), ("__OW_API_HOST", "https://real")],
+    );
+    assert_eq!(server.init(None).status, 200);
+    let mut seen = Vec::new();
+    for (i, body) in [
+        json!({"value": {}, "activation_id": "a1", "namespace": "n"}),
+        json!({"value": {}, "activation_id": "a2", "namespace": "n", "api_host": "https://other"}),
+        json!({"value": {}, "activation_id": "a3", "namespace": "n"}),
+        json!({"value": {}, "activation_id": "a4"}),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let r = server.post("/run", body.to_string());
+        assert_eq!(r.status, 200);
+        let got = r.json();
+        assert_eq!(got["activation_id"], json!(format!("a{}", i + 1)));
+        seen.push((got["api_host"].clone(), got["namespace"].clone()));
+    }
+    assert_eq!(
+        seen,
+        [
+            (json!("https://real"), json!("n")),
+            (json!("https://other"), json!("n")),
+            (json!("https://real"), json!("n")),
+            (json!("https://real"), json!(null)),
+        ]
+    );
 }

@@ -22,7 +22,7 @@ use crate::action::{Action, Here, Invocation, Work};
 use crate::busy::Responder;
 use crate::context::Context;
 use crate::error::IntoErrorValue;
-use crate::export::Exports;
+use crate::export::{Exports, MAX_EXPORTED};
 use crate::metadata::Metadata;
 use crate::params;
 use crate::trace;
@@ -577,12 +577,10 @@ impl<A: Action> Core<A> {
             Ok(env) => env,
             Err(outcome) => return outcome,
         };
-        for (name, value) in env {
-            // SAFETY: `/init` runs before any activation (they wait for the
-            // action to be prepared), and the runtime's own threads never
-            // read the environment.
-            unsafe { std::env::set_var(name, value) };
-        }
+        // `/init` runs before any activation (they wait for the action to
+        // be prepared), and the runtime's own threads never read the
+        // environment.
+        crate::export::set_all(&env);
         if let Err(outcome) = self.prepare().await {
             return outcome;
         }
@@ -645,7 +643,9 @@ impl<A: Action> Core<A> {
         let Some((params, metadata)) = direct else {
             return Begun::General;
         };
-        self.export(&metadata);
+        if let Err(outcome) = self.export(&metadata) {
+            return Begun::Done(outcome);
+        }
         let started = self.start(|| Ok(params), Context::from_compact(metadata));
         match self.complete_now(started) {
             Ok(outcome) => Begun::Done(outcome),
@@ -676,19 +676,29 @@ impl<A: Action> Core<A> {
         if let Err(outcome) = self.prepare().await {
             return outcome;
         }
-        self.export(&envelope.metadata);
+        if let Err(outcome) = self.export(&envelope.metadata) {
+            return outcome;
+        }
         self.call(|| decode(value), Context::from_compact(envelope.metadata))
             .await
     }
 
-    /// Without concurrency, sets the `__OW_*` variables for the activation.
-    fn export(&self, metadata: &Metadata) {
-        if !self.concurrent {
-            self.exports
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .update(metadata);
+    /// Without concurrency, sets the `__OW_*` variables for the activation;
+    /// `400` for a request with more keys than can be exported.
+    fn export(&self, metadata: &Metadata) -> Result<(), Outcome> {
+        if self.concurrent {
+            return Ok(());
         }
+        let mut exports = self.exports.lock().unwrap_or_else(|e| e.into_inner());
+        exports.update(metadata).map_err(|keys| {
+            Outcome::error(
+                Kind::BadRequest,
+                format!(
+                    "The request has {keys} keys besides `value`; at most {MAX_EXPORTED} are \
+                     accepted (each becomes an __OW_* environment variable)."
+                ),
+            )
+        })
     }
 
     /// Runs one activation from a bare `value` and a context (exec mode).
