@@ -32,6 +32,7 @@
 //! runtime's own threads never read the environment.
 
 use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 use std::ffi::c_char;
 
 use crate::metadata::Metadata;
@@ -45,10 +46,12 @@ unsafe extern "C" {
 #[derive(Default)]
 pub(crate) struct Exports {
     vars: Vec<Exported>,
-    /// The container's own `__OW_*` entries (`NAME=value` as the
-    /// environment held them) that the last activation's keys hid: put
-    /// back by the next one that does not name them.
-    aside: Vec<(Vec<u8>, *mut c_char)>,
+    /// The container's own `__OW_*` variables, by name: the environment's
+    /// entries (`NAME=value`) before the first activation.
+    own: Option<HashMap<Vec<u8>, *mut c_char>>,
+    /// The names of those the last activation's keys hid (their entries
+    /// are in `own`): put back by the next one that does not name them.
+    hidden: Vec<Vec<u8>>,
 }
 
 // SAFETY: the raw pointers are environment entries, only read under the
@@ -185,6 +188,17 @@ struct Array(Vec<*mut c_char>);
 // `environ`, by one thread at a time (module docs).
 unsafe impl Send for Array {}
 
+/// The environment's `__OW_*` entries now, by name.
+fn own_variables() -> HashMap<Vec<u8>, *mut c_char> {
+    Environ::now()
+        .slots()
+        .iter()
+        // SAFETY: entries of the environment, alive meanwhile.
+        .map(|&p| (unsafe { entry_name(p) }.to_vec(), p))
+        .filter(|(name, _)| name.starts_with(b"__OW_"))
+        .collect()
+}
+
 /// Points the environment at `entries` (a NULL is added), in one step:
 /// nothing is searched, whatever the number of variables.
 ///
@@ -209,7 +223,6 @@ unsafe fn install(mut entries: Vec<*mut c_char>) {
 /// took 4 s). Names and values are checked (`parse_init`): no `=` in a
 /// name, no NUL anywhere.
 pub(crate) fn set_all(vars: &[(String, String)]) {
-    use std::collections::HashSet;
     if vars.is_empty() {
         return;
     }
@@ -245,6 +258,9 @@ impl Exports {
     pub(crate) fn update(&mut self, metadata: &Metadata) -> Result<(), usize> {
         if metadata.len() > MAX_EXPORTED {
             return Err(metadata.len());
+        }
+        if self.own.is_none() {
+            self.own = Some(own_variables());
         }
         if metadata.len() != self.vars.len() || !self.update_in_order(metadata) {
             self.rebuild(metadata);
@@ -313,11 +329,13 @@ impl Exports {
             .drain(..)
             .map(|var| (var.name().to_owned(), var))
             .collect();
+        let own = self.own.get_or_insert_with(HashMap::new);
+        let named = |name: &[u8]| std::str::from_utf8(name).is_ok_and(|n| names.contains_key(n));
         let env = Environ::now();
         let mut entries = Vec::with_capacity(env.len + wanted.len());
-        // `__OW_*` names the environment holds besides ours.
+        // `__OW_*` names the environment keeps besides ours.
         let mut held: HashSet<&[u8]> = HashSet::new();
-        let mut aside = Vec::new();
+        let mut hidden = Vec::new();
         for &p in env.slots() {
             if ours.contains(&p.cast_const()) {
                 continue; // Made again below, or gone.
@@ -325,26 +343,35 @@ impl Exports {
             // SAFETY: an entry of the environment, alive meanwhile.
             let name = unsafe { entry_name(p) };
             if name.starts_with(b"__OW_") {
-                let named = std::str::from_utf8(name).is_ok_and(|n| names.contains_key(n));
-                if named {
-                    aside.push((name.to_vec(), p));
+                if named(name) {
+                    // Hidden for this activation. The container's own
+                    // entry, still the one it started with, is put back
+                    // later (nothing frees it while no environment holds
+                    // it); action code's is dropped.
+                    if own.get(name) == Some(&p) {
+                        hidden.push(name.to_vec());
+                    }
                     continue;
+                }
+                if std::str::from_utf8(name).is_ok_and(|n| old.contains_key(n)) {
+                    continue; // Action code's value for a key of last time.
                 }
                 held.insert(name);
             }
             entries.push(p);
         }
-        // Set aside before and not named now: back, unless the environment
+        // Hidden last time and not named now: back, unless the environment
         // holds another of that name (action code set it since).
-        for (name, p) in std::mem::take(&mut self.aside) {
-            let named = std::str::from_utf8(&name).is_ok_and(|n| names.contains_key(n));
-            if named {
-                aside.push((name, p));
+        for name in std::mem::replace(&mut self.hidden, Vec::new()) {
+            if named(&name) {
+                hidden.push(name);
             } else if !held.contains(name.as_slice()) {
-                entries.push(p);
+                if let Some(&p) = own.get(&name) {
+                    entries.push(p);
+                }
             }
         }
-        self.aside = aside;
+        self.hidden = hidden;
         for (key, name, value) in wanted {
             let reused = old
                 .remove(&name)
