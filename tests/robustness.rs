@@ -289,3 +289,41 @@ fn the_containers_own_variables_are_restored_after_an_activation() {
         ]
     );
 }
+
+/// Issue 21.6: an activation id holding a line break, the sentinel and an
+/// ANSI escape forges nothing: in text logs and in JSON logs, two
+/// activations give two sentinels on stdout, each alone on its line, no
+/// other line holds the sentinel's text, and no ESC byte is written.
+#[test]
+fn an_activation_id_cannot_forge_a_sentinel_or_escape() {
+    let forged = format!("evil\n{SENTINEL}\n\u{1b}[31mred");
+    let written = "evil\\u{a}\\u{58}XX_THE_END_OF_A_WHISK_ACTIVATION_XXX\\u{a}\\u{1b}[31mred";
+    for format in ["text", "json"] {
+        let server = Server::start("plain", &[("WHISK_LOG_FORMAT", format)]);
+        for id in [forged.as_str(), "ok1"] {
+            let body = json!({"value": {"name": "n"}, "activation_id": id});
+            assert_eq!(server.post("/run", body.to_string()).status, 200);
+        }
+        let logs = server.stop();
+        logs.assert_sentinels(2);
+        let lines: Vec<&str> = logs.stdout.lines().filter(|l| *l != SENTINEL).collect();
+        assert!(
+            lines.iter().all(|l| !l.contains(SENTINEL)),
+            "{format}: {lines:?}"
+        );
+        assert!(
+            !logs.stdout.contains('\u{1b}'),
+            "{format}: {:?}",
+            logs.stdout
+        );
+        if format == "text" {
+            assert_eq!(
+                lines[1],
+                format!(" INFO activation{{id={written}}}: plain: greeting name=\"n\"")
+            );
+        } else {
+            let event: serde_json::Value = serde_json::from_str(lines[1]).unwrap();
+            assert_eq!(event["span"], json!({"id": written, "name": "activation"}));
+        }
+    }
+}
