@@ -327,3 +327,206 @@ fn an_activation_id_cannot_forge_a_sentinel_or_escape() {
         }
     }
 }
+
+/// The classification of OpenWhisk's Go ActionLoop proxy
+/// (`openwhisk/runHandler.go`): a result line that unmarshals into a map
+/// (a JSON object, or `null`) or an array is answered `200` as it is;
+/// anything else `502`.
+fn go_proxy_answer(line: &str) -> (u16, String) {
+    match serde_json::from_str::<serde_json::Value>(line) {
+        Ok(
+            serde_json::Value::Object(_) | serde_json::Value::Array(_) | serde_json::Value::Null,
+        ) => (200, line.to_owned()),
+        _ => (
+            502,
+            r#"{"error":"The action did not return a dictionary or array."}"#.to_owned(),
+        ),
+    }
+}
+
+/// The binary as OpenWhisk's Go proxy runs it (`openwhisk/executor.go`):
+/// only the proxy's environment map, stdin a pipe, the write end of the
+/// result pipe as fd 3 (`cmd.ExtraFiles`), stdout and stderr its logs.
+struct GoProxy {
+    child: std::process::Child,
+    stdin: std::process::ChildStdin,
+    results: std::io::BufReader<std::fs::File>,
+    stderr: Capture,
+}
+
+impl GoProxy {
+    fn start(example_name: &str, env: &[(&str, &str)]) -> GoProxy {
+        use std::os::fd::FromRawFd;
+        use std::os::unix::process::CommandExt;
+        let mut fds = [0; 2];
+        // SAFETY: pipe2 fills the array; both ends close on exec.
+        assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+        let [read, write] = fds;
+        let mut command = Command::new(example(example_name));
+        command
+            .env_clear()
+            .envs(env.iter().copied())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        // SAFETY: dup2 in the child between fork and exec (async-signal
+        // safe); fd 3 then stays open across exec.
+        unsafe {
+            command.pre_exec(move || match libc::dup2(write, 3) {
+                3 => Ok(()),
+                _ => Err(std::io::Error::last_os_error()),
+            })
+        };
+        let mut child = command.spawn().unwrap();
+        // SAFETY: closing our copy of the write end, and owning the read end.
+        unsafe { libc::close(write) };
+        let results = std::io::BufReader::new(unsafe { std::fs::File::from_raw_fd(read) });
+        let stdin = child.stdin.take().unwrap();
+        let (stderr, _) = Capture::spawn(child.stderr.take().unwrap());
+        GoProxy {
+            child,
+            stdin,
+            results,
+            stderr,
+        }
+    }
+
+    /// The ack line (`Start` with `__OW_WAIT_FOR_ACK`).
+    fn ack(&mut self) -> String {
+        use std::io::BufRead;
+        let mut ack = String::new();
+        self.results.read_line(&mut ack).unwrap();
+        ack
+    }
+
+    /// One `/run` as `Interact` does it: every `\n` of the body removed, a
+    /// line on stdin, a line from fd 3; EOF is `400 command exited`.
+    fn run(&mut self, body: &serde_json::Value) -> (u16, String) {
+        use std::io::{BufRead, Write};
+        let line = body.to_string().replace('\n', "");
+        self.stdin
+            .write_all(format!("{line}\n").as_bytes())
+            .unwrap();
+        let mut out = String::new();
+        match self.results.read_line(&mut out) {
+            Ok(n) if n > 0 => go_proxy_answer(out.trim_end_matches('\n')),
+            _ => (400, r#"{"error":"command exited"}"#.to_owned()),
+        }
+    }
+}
+
+impl Drop for GoProxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One `/run` as the dockerskeleton does it (`core/actionProxy/
+/// actionproxy.py`): a new process, `json.dumps(value)` as `argv[1]` and on
+/// stdin, the proxy's environment plus `__OW_<KEY>`; the exit status is
+/// ignored, the last line of stdout is the result (`200` for an object or
+/// an array, `502` otherwise, the line echoed to the logs). Returns the
+/// answer, stdout's other lines and stderr.
+fn dockerskeleton_run(
+    example_name: &str,
+    env: &[(&str, &str)],
+    value: &serde_json::Value,
+) -> ((u16, String), String, String) {
+    use std::io::Write;
+    let input = value.to_string();
+    let mut child = Command::new(example(example_name))
+        .arg(&input)
+        .envs(env.iter().copied())
+        .env("__OW_ACTIVATION_ID", "skeleton1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let o = String::from_utf8(output.stdout).unwrap();
+    let e = String::from_utf8(output.stderr).unwrap();
+    // `o.rfind('\n', 0, len(o)-1)`
+    let (mut logs, last) = match o[..o.len().saturating_sub(1)].rfind('\n') {
+        Some(at) => (o[..at + 1].to_owned(), o[at + 1..].trim().to_owned()),
+        None => (String::new(), o.trim().to_owned()),
+    };
+    let answer = match serde_json::from_str::<serde_json::Value>(&last) {
+        Ok(v @ (serde_json::Value::Object(_) | serde_json::Value::Array(_))) => {
+            (200, v.to_string())
+        }
+        _ => {
+            logs.push_str(&format!("{last}\n"));
+            (
+                502,
+                r#"{"error":"The action did not return a dictionary or array."}"#.to_owned(),
+            )
+        }
+    };
+    (answer, logs, e)
+}
+
+/// Issue 21.9: behind the real proxies, a panic and a non-object result
+/// are developer errors (non-200), as in HTTP mode (502), with the message
+/// in the logs; an `Err` stays an application error (200); and under the
+/// Go proxy the process lives on.
+#[test]
+fn developer_errors_are_non_200_behind_the_go_proxy_and_the_dockerskeleton() {
+    let not_a_dictionary =
+        r#"{"error":"The action did not return a dictionary or array."}"#.to_owned();
+    let mut proxy = GoProxy::start(
+        "kit",
+        &[("KIT_ACTION", "tricks"), ("__OW_WAIT_FOR_ACK", "1")],
+    );
+    assert_eq!(proxy.ack(), "{\"ok\":true}\n");
+    let before = proxy.stderr.text().len();
+    assert_eq!(
+        proxy.run(&json!({"value": {"do": "panic", "n": 3}, "activation_id": "p1"})),
+        (502, not_a_dictionary.clone())
+    );
+    // Written before the result line; read by another thread here.
+    let started = Instant::now();
+    while !proxy.stderr.text()[before..].ends_with("boom 3\n") && started.elapsed().as_secs() < 5 {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let stderr = proxy.stderr.text()[before..].to_owned();
+    assert!(
+        stderr.contains("boom 3") && stderr.contains("The action panicked: boom 3\n"),
+        "{stderr:?}"
+    );
+    assert_eq!(
+        proxy.run(&json!({"value": {"do": "null"}})),
+        (502, not_a_dictionary.clone())
+    );
+    assert_eq!(
+        proxy.run(&json!({"value": {"do": "error"}})),
+        (200, r#"{"error":"plain failure"}"#.to_owned())
+    );
+    assert_eq!(
+        proxy.run(&json!({"value": {"still": "alive"}})),
+        (200, r#"{"still":"alive"}"#.to_owned())
+    );
+
+    let ((status, body), logs, stderr) = dockerskeleton_run(
+        "kit",
+        &[("KIT_ACTION", "tricks")],
+        &json!({"do": "panic", "n": 4}),
+    );
+    assert_eq!((status, body), (502, not_a_dictionary.clone()));
+    assert_eq!(logs, "\"The action panicked: boom 4\"\n");
+    assert!(stderr.contains("boom 4"), "{stderr:?}");
+    let (answer, _, _) = dockerskeleton_run("kit", &[("KIT_ACTION", "nonjson")], &json!({}));
+    assert_eq!(answer, (502, not_a_dictionary));
+    let (answer, _, _) =
+        dockerskeleton_run("kit", &[("KIT_ACTION", "tricks")], &json!({"do": "error"}));
+    assert_eq!(answer, (200, r#"{"error":"plain failure"}"#.to_owned()));
+    let (answer, _, _) = dockerskeleton_run("kit", &[("KIT_ACTION", "tricks")], &json!({"x": [1]}));
+    assert_eq!(answer, (200, r#"{"x":[1]}"#.to_owned()));
+}

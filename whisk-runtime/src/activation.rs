@@ -82,6 +82,35 @@ impl Outcome {
     pub(crate) fn error(kind: Kind, message: impl Into<String>) -> Self {
         Outcome::error_value(kind, &Value::String(message.into()))
     }
+
+    /// The error's message (the text of `error`, or its JSON), for a
+    /// failure the answer cannot carry; `None` for a success or an
+    /// application error, which the answer is.
+    pub(crate) fn failure(&self) -> Option<String> {
+        if matches!(self.kind, Kind::Success | Kind::ApplicationError) {
+            return None;
+        }
+        let body: Value = serde_json::from_slice(&self.body).unwrap_or_default();
+        Some(match &body["error"] {
+            Value::String(message) => message.clone(),
+            other => other.to_string(),
+        })
+    }
+
+    /// The result line for OpenWhisk's proxies (ActionLoop: fd 3; exec: the
+    /// last line of stdout), without its `\n`. A success or an application
+    /// error is the body, which both answer `200` as it is. Anything the
+    /// HTTP mode answers with another status (a developer error, a bad
+    /// request) is the message as a JSON string, not an object: the Go
+    /// proxy and the dockerskeleton then answer `502` `{"error":"The action
+    /// did not return a dictionary or array."}`, so that the invoker sees a
+    /// developer error there too, not an application error.
+    pub(crate) fn proxy_line(&self) -> Vec<u8> {
+        match self.failure() {
+            None => self.body.clone(),
+            Some(message) => Value::String(message).to_string().into_bytes(),
+        }
+    }
 }
 
 /// Decodes the action's parameters from the `value` text, naming the failing
@@ -1020,6 +1049,23 @@ mod tests {
         bad.insert(vec![1u8], 1);
         let unserializable = encode::<_, String>(Ok(bad));
         assert_eq!(unserializable.kind, Kind::DeveloperError);
+    }
+
+    #[test]
+    fn proxy_lines_are_objects_only_for_what_http_answers_200() {
+        let ok = encode::<_, String>(Ok(json!({"a": 1})));
+        assert_eq!(ok.proxy_line(), br#"{"a":1}"#);
+        let app = encode::<Value, _>(Err("boom"));
+        assert_eq!(app.proxy_line(), br#"{"error":"boom"}"#);
+        let dev = encode::<_, String>(Ok("text"));
+        assert_eq!(
+            String::from_utf8(dev.proxy_line()).unwrap(),
+            format!("\"{NOT_A_DICTIONARY}\"")
+        );
+        let bad = Outcome::error(Kind::BadRequest, "a \"quoted\"\nline");
+        assert_eq!(bad.proxy_line(), br#""a \"quoted\"\nline""#);
+        let structured = Outcome::error_value(Kind::DeveloperError, &json!({"k": [1]}));
+        assert_eq!(structured.proxy_line(), br#""{\"k\":[1]}""#);
     }
 
     #[test]

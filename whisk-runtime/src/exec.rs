@@ -29,7 +29,8 @@ pub(crate) fn detected() -> bool {
 }
 
 /// Runs one activation. Exit status: 0 on success, 1 when the action failed
-/// (`{"error":...}` is printed), 2 when the input was not usable.
+/// (`{"error":...}` is printed, or for a developer error its message as a
+/// JSON string), 2 when the input was not usable.
 pub(crate) fn serve<A: Action>(core: &Core<A>, runtime: &tokio::runtime::Runtime) -> ExitCode {
     let input = match std::env::args_os().nth(1) {
         Some(arg) => arg.into_encoded_bytes(),
@@ -43,7 +44,9 @@ pub(crate) fn serve<A: Action>(core: &Core<A>, runtime: &tokio::runtime::Runtime
         }
     };
     let outcome = runtime.block_on(core.run_value(&input, Context::from_env()));
-    let mut line = outcome.body;
+    // The dockerskeleton echoes a line that is not an object to stdout,
+    // in the activation's logs, and answers 502.
+    let mut line = outcome.proxy_line();
     line.push(b'\n');
     logs::end_activation(Tail::Result(&line));
     match outcome.kind {
