@@ -530,3 +530,38 @@ fn developer_errors_are_non_200_behind_the_go_proxy_and_the_dockerskeleton() {
     let (answer, _, _) = dockerskeleton_run("kit", &[("KIT_ACTION", "tricks")], &json!({"x": [1]}));
     assert_eq!(answer, (200, r#"{"x":[1]}"#.to_owned()));
 }
+
+/// Issue 21.10: `WHISK_MODE=actionloop` without an inherited fd 3 is
+/// refused: exit 2 and one line on stderr, nothing on stdout (the log
+/// pump had taken fd 3 for its copy of stdout, and the ack and results
+/// went into the logs, exit 0).
+#[test]
+fn forced_actionloop_mode_without_fd_3_is_refused() {
+    use std::io::Write;
+    let mut child = Command::new(example("kit"))
+        .env("WHISK_MODE", "actionloop")
+        .env("__OW_WAIT_FOR_ACK", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _ = child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"{\"value\":{\"x\":1}}\n");
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).as_ref(),
+            String::from_utf8_lossy(&output.stderr).as_ref()
+        ),
+        (
+            Some(2),
+            "",
+            "whisk: ActionLoop mode needs the result pipe on fd 3, as OpenWhisk's ActionLoop proxy passes it, and fd 3 is not open (start the binary from the proxy, or set WHISK_MODE=http or exec)\n"
+        )
+    );
+}

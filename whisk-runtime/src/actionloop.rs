@@ -23,6 +23,14 @@ pub(crate) fn detected() -> bool {
     ok && (stat.st_mode & libc::S_IFMT) == libc::S_IFIFO
 }
 
+/// Whether fd 3 is open at all (any kind of file): checked before the log
+/// pump starts, which would otherwise take the free number 3 for its copy
+/// of stdout, and the results would go into the logs.
+pub(crate) fn result_fd_open() -> bool {
+    // SAFETY: F_GETFD on a descriptor number only reads its flags.
+    unsafe { libc::fcntl(RESULT_FD, libc::F_GETFD) >= 0 }
+}
+
 /// How the loop ended without an I/O error.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Ended {

@@ -61,6 +61,14 @@ pub fn run_with<A: Action>(config: Config, action: A) -> ExitCode {
             Mode::Http
         }
     });
+    if mode == Mode::ActionLoop && !actionloop::result_fd_open() {
+        eprintln!(
+            "whisk: ActionLoop mode needs the result pipe on fd 3, as OpenWhisk's ActionLoop \
+             proxy passes it, and fd 3 is not open (start the binary from the proxy, or set \
+             WHISK_MODE=http or exec)"
+        );
+        return ExitCode::from(2);
+    }
     // HTTP: listen before anything else (see `http::listen`).
     let http = match mode {
         Mode::Http => match http::listen(&config)
