@@ -565,3 +565,119 @@ fn forced_actionloop_mode_without_fd_3_is_refused() {
         )
     );
 }
+
+/// Issue 21.10: in exec mode, a stdout whose reader is gone loses the
+/// result: the exit status says so (74, `EX_IOERR`), with a line on
+/// stderr, instead of 0.
+#[test]
+fn an_exec_result_lost_to_a_closed_stdout_is_exit_74() {
+    let mut child = Command::new(example("kit"))
+        .env("WHISK_MODE", "exec")
+        .env("KIT_ACTION", "tricks")
+        .arg(r#"{"do":"sleep","ms":200}"#)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader goes away before the result is written.
+    drop(child.stdout.take());
+    let (stderr, reader) = Capture::spawn(child.stderr.take().unwrap());
+    let status = wait_timeout(&mut child, Duration::from_secs(20));
+    reader.join().unwrap();
+    assert_eq!(
+        (status.code(), stderr.text().as_str()),
+        (
+            Some(74),
+            "whisk: the result could not be written to stdout (closed, or not read for 2 s): it was not delivered\n"
+        )
+    );
+}
+
+/// Issue 21.3: once nobody reads stdout, a write to it waits at most 2 s,
+/// then output is dropped and counted until it is read again: `/run`,
+/// `/init` and a 404 are answered, and SIGTERM stops the process, where
+/// before all of them hung for good.
+#[test]
+fn a_stdout_nobody_reads_holds_nothing_up() {
+    let server = Server::start_unread("kit", &[("KIT_ACTION", "plain")]);
+    // 2,000 lines of 115 bytes: more than the 64 KiB pipe holds.
+    let started = Instant::now();
+    let r = server.run(json!({"do": "logs", "lines": 2000}));
+    assert_eq!((r.status, r.json()), (200, json!({"lines": 2000})));
+    let first = started.elapsed();
+    assert!(
+        first < Duration::from_secs(8),
+        "the first /run took {first:?}"
+    );
+    // The stream is stuck now: nothing waits for it any more.
+    for (path, body, status) in [
+        ("/nowhere", String::new(), 404),
+        ("/init", json!({"value": {"code": null}}).to_string(), 200),
+        (
+            "/run",
+            json!({"value": {"do": "logs", "lines": 10}}).to_string(),
+            200,
+        ),
+    ] {
+        let started = Instant::now();
+        let r = server.post(path, &body);
+        assert_eq!(r.status, status, "{path}: {}", r.text());
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{path} took {:?}",
+            started.elapsed()
+        );
+    }
+    let started = Instant::now();
+    let logs = server.stop();
+    assert!(logs.status.success(), "{logs:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "SIGTERM took {:?}",
+        started.elapsed()
+    );
+}
+
+/// Issue 21.3: what a stuck stdout dropped is said, in order, once it is
+/// read again: first the lines that fit, in their order, then a line
+/// counting the dropped bytes, then the next activation's output whole.
+#[test]
+fn a_stdout_read_again_says_what_was_dropped_in_order() {
+    let mut server = Server::start_unread("kit", &[("KIT_ACTION", "plain")]);
+    let r = server.run(json!({"do": "logs", "lines": 2000}));
+    assert_eq!(r.status, 200);
+    server.read_stdout();
+    let r = server.run(json!({"do": "logs", "lines": 3}));
+    assert_eq!(r.status, 200);
+    let logs = server.stop();
+    let out = logs.stdout;
+    let note_at = out
+        .find("whisk: ")
+        .unwrap_or_else(|| panic!("no note in {out:?}"));
+    let (before, note_and_after) = out.split_at(note_at);
+    // The lines that fit, in order; the last may be cut.
+    let pad = "x".repeat(100);
+    let lines: Vec<&str> = before.lines().collect();
+    assert!(lines.len() > 100, "{} lines before the note", lines.len());
+    for (i, line) in lines.iter().enumerate() {
+        let whole = format!("log line {i} {pad}");
+        assert!(
+            *line == whole || (i == lines.len() - 1 && whole.starts_with(line)),
+            "line {i}: {line:?}"
+        );
+    }
+    let (note, after) = note_and_after.split_once('\n').unwrap();
+    let dropped: u64 = note
+        .strip_prefix("whisk: ")
+        .and_then(|n| {
+            n.strip_suffix(" bytes of output were dropped: nobody read this stream for 2 s")
+        })
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{note:?}"));
+    assert!(dropped > 100_000, "{note}");
+    assert_eq!(
+        after,
+        format!("log line 0 {pad}\nlog line 1 {pad}\nlog line 2 {pad}\n{SENTINEL}\n")
+    );
+}

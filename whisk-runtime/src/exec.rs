@@ -28,9 +28,14 @@ pub(crate) fn detected() -> bool {
     matches!(stat.st_mode & libc::S_IFMT, libc::S_IFIFO | libc::S_IFREG)
 }
 
+/// The exit status when the result could not be written to stdout
+/// (`EX_IOERR` of `sysexits.h`).
+pub(crate) const NOT_DELIVERED: u8 = 74;
+
 /// Runs one activation. Exit status: 0 on success, 1 when the action failed
 /// (`{"error":...}` is printed, or for a developer error its message as a
-/// JSON string), 2 when the input was not usable.
+/// JSON string), 2 when the input was not usable, 74 when the result could
+/// not be written to stdout.
 pub(crate) fn serve<A: Action>(core: &Core<A>, runtime: &tokio::runtime::Runtime) -> ExitCode {
     let input = match std::env::args_os().nth(1) {
         Some(arg) => arg.into_encoded_bytes(),
@@ -48,7 +53,13 @@ pub(crate) fn serve<A: Action>(core: &Core<A>, runtime: &tokio::runtime::Runtime
     // in the activation's logs, and answers 502.
     let mut line = outcome.proxy_line();
     line.push(b'\n');
-    logs::end_activation(Tail::Result(&line));
+    if !logs::end_activation(Tail::Result(&line)) {
+        eprintln!(
+            "whisk: the result could not be written to stdout (closed, or not read for {} s): it was not delivered",
+            logs::STUCK_AFTER.as_secs()
+        );
+        return ExitCode::from(NOT_DELIVERED);
+    }
     match outcome.kind {
         Kind::Success => ExitCode::SUCCESS,
         Kind::BadRequest => ExitCode::from(2),
