@@ -362,7 +362,7 @@ impl Exports {
         }
         // Hidden last time and not named now: back, unless the environment
         // holds another of that name (action code set it since).
-        for name in std::mem::replace(&mut self.hidden, Vec::new()) {
+        for name in std::mem::take(&mut self.hidden) {
             if named(&name) {
                 hidden.push(name);
             } else if !held.contains(name.as_slice()) {
