@@ -606,6 +606,7 @@ fn a_stdout_nobody_reads_holds_nothing_up() {
     let r = server.run(json!({"do": "logs", "lines": 2000}));
     assert_eq!((r.status, r.json()), (200, json!({"lines": 2000})));
     let first = started.elapsed();
+    eprintln!("the /run that filled stdout: {first:?}");
     assert!(
         first < Duration::from_secs(8),
         "the first /run took {first:?}"
@@ -623,6 +624,7 @@ fn a_stdout_nobody_reads_holds_nothing_up() {
         let started = Instant::now();
         let r = server.post(path, &body);
         assert_eq!(r.status, status, "{path}: {}", r.text());
+        eprintln!("{path} with stdout stuck: {:?}", started.elapsed());
         assert!(
             started.elapsed() < Duration::from_secs(1),
             "{path} took {:?}",
@@ -631,6 +633,7 @@ fn a_stdout_nobody_reads_holds_nothing_up() {
     }
     let started = Instant::now();
     let logs = server.stop();
+    eprintln!("SIGTERM to exit with stdout stuck: {:?}", started.elapsed());
     assert!(logs.status.success(), "{logs:?}");
     assert!(
         started.elapsed() < Duration::from_secs(5),
