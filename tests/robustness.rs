@@ -372,9 +372,18 @@ impl GoProxy {
         // SAFETY: dup2 in the child between fork and exec (async-signal
         // safe); fd 3 then stays open across exec.
         unsafe {
-            command.pre_exec(move || match libc::dup2(write, 3) {
-                3 => Ok(()),
-                _ => Err(std::io::Error::last_os_error()),
+            command.pre_exec(move || {
+                // dup2 onto itself would keep O_CLOEXEC: clear it then.
+                let ok = if write == 3 {
+                    libc::fcntl(3, libc::F_SETFD, 0) == 0
+                } else {
+                    libc::dup2(write, 3) == 3
+                };
+                if ok {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                }
             })
         };
         let mut child = command.spawn().unwrap();
