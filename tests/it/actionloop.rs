@@ -26,7 +26,9 @@ use common::SENTINEL;
 /// How long any single wait for the child may take before the test fails.
 const LIMIT: Duration = Duration::from_secs(30);
 
-const NOT_A_DICTIONARY: &str = r#"{"error":"The action did not return a dictionary or array."}"#;
+/// A developer error's line: the message as a JSON string, not an object,
+/// so that the proxy answers 502.
+const NOT_A_DICTIONARY: &str = r#""The action did not return a dictionary or array.""#;
 
 /// An action process started as the Go proxy starts it.
 struct Proxy {
@@ -531,7 +533,7 @@ fn errors_are_error_lines() {
 fn a_panic_is_one_error_line_and_the_loop_goes_on() {
     let mut proxy = kit("tricks", false);
     let answer = proxy.run_value(json!({"do": "panic", "n": 1}));
-    assert_eq!(answer.line, r#"{"error":"The action panicked: boom 1"}"#);
+    assert_eq!(answer.line, r#""The action panicked: boom 1""#);
     // The panic message is logged, before the result.
     assert!(answer.stderr.contains("boom 1"), "{answer:?}");
     assert!(answer.stderr.ends_with('\n'), "{answer:?}");
@@ -539,7 +541,7 @@ fn a_panic_is_one_error_line_and_the_loop_goes_on() {
     let answer = proxy.run_value(json!({"do": "panic_any"}));
     assert_eq!(
         answer.line,
-        r#"{"error":"The action panicked: a panic without a message"}"#
+        r#""The action panicked: a panic without a message""#
     );
     let answer = proxy.run_value(json!({"after": "panic"}));
     assert_eq!(answer.line, r#"{"after":"panic"}"#);
@@ -620,17 +622,17 @@ fn a_malformed_request_line_is_an_error_line() {
     let answer = proxy.run("this is not JSON");
     assert_eq!(
         answer.line,
-        r#"{"error":"The request body is not a valid activation: expected ident at line 1 column 2."}"#
+        r#""The request body is not a valid activation: expected ident at line 1 column 2.""#
     );
     let answer = proxy.run("[1,2]");
     assert_eq!(
         answer.line,
-        r#"{"error":"The request body is not a valid activation: invalid type: sequence, expected a JSON object such as {\"value\":{...}} at line 1 column 0."}"#
+        r#""The request body is not a valid activation: invalid type: sequence, expected a JSON object such as {\"value\":{...}} at line 1 column 1.""#
     );
     let answer = proxy.run(r#"{"value":5}"#);
     assert_eq!(
         answer.line,
-        r#"{"error":"The action did not receive a dictionary or array as an argument."}"#
+        r#""The action did not receive a dictionary or array as an argument.""#
     );
     proxy.assert_alive();
     assert_eq!(

@@ -85,10 +85,16 @@ fn newest_source(dir: &std::path::Path) -> Option<(std::time::SystemTime, PathBu
 pub struct Capture(Arc<Mutex<Vec<u8>>>);
 
 impl Capture {
-    pub fn spawn(mut source: impl Read + Send + 'static) -> (Capture, JoinHandle<()>) {
+    pub fn spawn(source: impl Read + Send + 'static) -> (Capture, JoinHandle<()>) {
         let capture = Capture::default();
-        let sink = capture.clone();
-        let thread = std::thread::spawn(move || {
+        let thread = capture.clone().read_from(source);
+        (capture, thread)
+    }
+
+    /// Appends everything `source` gives to this capture, on a thread.
+    pub fn read_from(self, mut source: impl Read + Send + 'static) -> JoinHandle<()> {
+        let sink = self;
+        std::thread::spawn(move || {
             let mut buf = [0u8; 8192];
             loop {
                 match source.read(&mut buf) {
@@ -96,8 +102,7 @@ impl Capture {
                     Ok(n) => sink.0.lock().unwrap().extend_from_slice(&buf[..n]),
                 }
             }
-        });
-        (capture, thread)
+        })
     }
 
     pub fn text(&self) -> String {
@@ -192,12 +197,23 @@ pub struct Server {
     pub stdout: Capture,
     pub stderr: Capture,
     readers: Vec<JoinHandle<()>>,
+    /// stdout when nobody reads it yet ([`Server::start_unread`]).
+    unread: Option<std::process::ChildStdout>,
     _dir: TempDir,
 }
 
 impl Server {
     /// Starts `example` in HTTP mode with extra environment variables.
     pub fn start(example_name: &str, env: &[(&str, &str)]) -> Server {
+        let mut server = Server::start_unread(example_name, env);
+        server.read_stdout();
+        server
+    }
+
+    /// [`Server::start`], but nobody reads stdout until
+    /// [`Server::read_stdout`]: once its pipe is full, the action's log
+    /// stream cannot be written.
+    pub fn start_unread(example_name: &str, env: &[(&str, &str)]) -> Server {
         let dir = TempDir::new();
         let port_file = dir.0.join("port");
         let mut command = Command::new(example(example_name));
@@ -211,16 +227,25 @@ impl Server {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let mut child = command.spawn().expect("start the example");
-        let (stdout, out_thread) = Capture::spawn(child.stdout.take().unwrap());
+        let unread = child.stdout.take();
         let (stderr, err_thread) = Capture::spawn(child.stderr.take().unwrap());
         let port = wait_for_port(&mut child, &port_file, &stderr, Duration::from_secs(20));
         Server {
             child,
             port,
-            stdout,
+            stdout: Capture::default(),
             stderr,
-            readers: vec![out_thread, err_thread],
+            readers: vec![err_thread],
+            unread,
             _dir: dir,
+        }
+    }
+
+    /// Starts reading stdout (from where its pipe stands).
+    pub fn read_stdout(&mut self) {
+        if let Some(stdout) = self.unread.take() {
+            let sink = self.stdout.clone();
+            self.readers.push(sink.read_from(stdout));
         }
     }
 

@@ -19,7 +19,9 @@ use common::{Capture, SENTINEL};
 /// `MAX_ARG_STRLEN - 1`: the proxy's limit for passing the input as argument.
 const MAX_ARG: usize = 131071;
 
-const NOT_A_DICTIONARY: &str = r#"{"error":"The action did not return a dictionary or array."}"#;
+/// A developer error's line: the message as a JSON string, not an object,
+/// so that the proxy answers 502.
+const NOT_A_DICTIONARY: &str = r#""The action did not return a dictionary or array.""#;
 
 /// One run of the executable, as the dockerskeleton sees it.
 #[derive(Debug)]
@@ -245,26 +247,26 @@ fn exit_status_tells_success_action_error_and_bad_input() {
         (
             "tricks",
             r#"{"do":"panic","n":7}"#,
-            r#"{"error":"The action panicked: boom 7"}"#,
+            r#""The action panicked: boom 7""#,
             1,
         ),
         ("nonjson", "{}", NOT_A_DICTIONARY, 1),
         (
             "tricks",
             "not json",
-            r#"{"error":"The input is not valid JSON: expected ident at line 1 column 2."}"#,
+            r#""The input is not valid JSON: expected ident at line 1 column 2.""#,
             2,
         ),
         (
             "tricks",
             "5",
-            r#"{"error":"The action did not receive a dictionary or array as an argument."}"#,
+            r#""The action did not receive a dictionary or array as an argument.""#,
             2,
         ),
         (
             "tricks",
             "{} trailing",
-            r#"{"error":"The input is not valid JSON: trailing characters at line 1 column 4."}"#,
+            r#""The input is not valid JSON: trailing characters at line 1 column 4.""#,
             2,
         ),
     ];
@@ -382,9 +384,10 @@ fn shared_state_and_a_failed_init() {
 
     let run = exec_with("counter", &[("START", "x")], "{}", true);
     assert_eq!(run.status.code(), Some(1), "{run:?}");
+    // A failed init is a developer error: its message as a JSON string.
     assert_eq!(
         run.json(),
-        json!({"error": "START=\"x\" is not a number: invalid digit found in string"})
+        json!("START=\"x\" is not a number: invalid digit found in string")
     );
     assert_eq!(
         run.stderr,

@@ -102,11 +102,11 @@ fn bad_params_name_the_field_and_the_action_is_not_called() {
         r.json(),
         json!({"error": "Invalid parameters: missing field `payload`. The action was not called."})
     );
-    // serde lets a struct come from an array, field by field.
+    // serde would fill a struct from an array, field by field: refused.
     let r = server.run(json!([5]));
     assert_eq!(
         r.json(),
-        json!({"error": "Invalid parameter `[0]`: invalid type: integer `5`, expected a string. The action was not called."})
+        json!({"error": "Invalid parameters: expected an object with the fields of `Params` (`payload`), not an array. The action was not called."})
     );
     server.stop().assert_sentinels(3);
 }
@@ -245,7 +245,7 @@ fn errors_of_the_transport_are_json_with_content_length() {
             "/run",
             "[1,2]".to_owned(),
             400,
-            "The request body is not a valid activation: invalid type: sequence, expected a JSON object such as {\"value\":{...}} at line 1 column 0.",
+            "The request body is not a valid activation: invalid type: sequence, expected a JSON object such as {\"value\":{...}} at line 1 column 1.",
         ),
         (
             "POST",
@@ -273,7 +273,7 @@ fn errors_of_the_transport_are_json_with_content_length() {
             "/init",
             r#"{"value":5}"#.to_owned(),
             400,
-            "The /init body is not valid: invalid type: integer `5`, expected an object with the action's name, main, code and env at line 1 column 10.",
+            "The /init body is not valid: `value` is a number, expected an object with the action's name, main, code and env.",
         ),
         (
             "GET",

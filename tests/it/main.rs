@@ -14,6 +14,7 @@ mod hardening;
 mod http_kit;
 mod http_protocol;
 mod renamed_dependency;
+mod robustness;
 mod state_and_logs;
 mod static_binary;
 mod web;

@@ -51,7 +51,7 @@ pub enum Mode {
 /// | `WHISK_PORT_FILE` | file to write the bound port to, once listening | none |
 /// | `WHISK_INIT_MAX_BYTES` | largest `/init` body | 64 MiB |
 /// | `WHISK_RUN_MAX_BYTES` | largest `/run` body | 8 MiB |
-/// | `WHISK_READ_TIMEOUT_SECS` | longest wait for a request's body; a connection idle or stalled (no request, a request that never completes, an answer not read) for one to two of these is closed | 30 |
+/// | `WHISK_READ_TIMEOUT_SECS` | longest wait for a request's body (0.1 to 86400); a connection idle or stalled (no request, a request that never completes, an answer not read) for one to two of these is closed | 30 |
 /// | `__OW_ALLOW_CONCURRENT` | `true` (any case) lets `/run` requests overlap | off |
 ///
 /// ```
@@ -133,6 +133,25 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+/// The shortest read timeout: the connection guard ticks once per timeout,
+/// so a microsecond would be a busy loop (and no client sends a body that
+/// fast).
+const MIN_READ_TIMEOUT: Duration = Duration::from_millis(100);
+/// The longest read timeout, one day: far enough for any body, near enough
+/// that every deadline computed from it fits the clock.
+const MAX_READ_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
+/// What `WHISK_READ_TIMEOUT_SECS` may be, as the error message says it.
+const READ_TIMEOUT_RANGE: &str = "a number of seconds from 0.1 to 86400";
+
+/// `WHISK_READ_TIMEOUT_SECS` as a duration, or `None` when it is not a
+/// number within [`MIN_READ_TIMEOUT`]..=[`MAX_READ_TIMEOUT`] (checked
+/// before any `Duration` is made from it, which would panic on `1e20`).
+fn read_timeout(text: &str) -> Option<Duration> {
+    let secs = text.trim().parse::<f64>().ok()?;
+    let range = MIN_READ_TIMEOUT.as_secs_f64()..=MAX_READ_TIMEOUT.as_secs_f64();
+    range.contains(&secs).then(|| Duration::from_secs_f64(secs))
+}
+
 impl Config {
     /// Reads the settings from the environment (see the table above).
     ///
@@ -191,11 +210,9 @@ impl Config {
             }
         }
         if let Some(text) = get("WHISK_READ_TIMEOUT_SECS").filter(|t| !t.is_empty()) {
-            match text.parse::<f64>() {
-                Ok(secs) if secs > 0.0 && secs.is_finite() => {
-                    config.read_timeout = Duration::from_secs_f64(secs)
-                }
-                _ => return parse("WHISK_READ_TIMEOUT_SECS", "a positive number of seconds")(text),
+            match read_timeout(&text) {
+                Some(timeout) => config.read_timeout = timeout,
+                None => return parse("WHISK_READ_TIMEOUT_SECS", READ_TIMEOUT_RANGE)(text),
             }
         }
         config.concurrent =
@@ -262,5 +279,37 @@ mod tests {
         assert!(config(&[("WHISK_RUN_MAX_BYTES", "0")]).is_err());
         assert!(config(&[("WHISK_HOST", "localhost")]).is_err());
         assert!(config(&[("WHISK_READ_TIMEOUT_SECS", "-1")]).is_err());
+    }
+
+    #[test]
+    fn the_read_timeout_is_range_checked() {
+        for bad in [
+            "1e20",
+            "18446744073709551615",
+            "0.000001",
+            "0.09",
+            "0",
+            "86400.5",
+            "NaN",
+            "inf",
+            "-0.5",
+            "30s",
+        ] {
+            let e = config(&[("WHISK_READ_TIMEOUT_SECS", bad)]).unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                format!(
+                    "whisk: WHISK_READ_TIMEOUT_SECS={bad:?} is not valid: expected a number of seconds from 0.1 to 86400"
+                )
+            );
+        }
+        for (good, expected) in [
+            ("0.1", Duration::from_millis(100)),
+            ("86400", Duration::from_secs(86400)),
+            (" 2.5 ", Duration::from_millis(2500)),
+        ] {
+            let c = config(&[("WHISK_READ_TIMEOUT_SECS", good)]).unwrap();
+            assert_eq!(c.read_timeout, expected);
+        }
     }
 }

@@ -51,6 +51,7 @@ mod core;
 mod error;
 mod metadata;
 mod os;
+mod params;
 mod run;
 mod state;
 mod transport;

@@ -222,11 +222,6 @@ impl Metadata {
         self.entries.len()
     }
 
-    /// Whether `key` is present.
-    pub(crate) fn contains_key(&self, key: &str) -> bool {
-        self.get(key).is_some()
-    }
-
     /// Every key and value, in the order sent.
     pub(crate) fn iter(&self) -> impl DoubleEndedIterator<Item = (&str, MetaValue<'_>)> {
         self.entries.iter().map(|e| {

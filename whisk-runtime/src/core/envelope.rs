@@ -13,10 +13,11 @@ use serde::de::{
     Deserialize, DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor,
 };
 use serde_json::value::RawValue;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::outcome::{Kind, NOT_A_DICTIONARY_ARGUMENT, Outcome};
 use crate::metadata::Metadata;
+use crate::params;
 
 /// Decodes the action's parameters from the `value` text, naming the failing
 /// field path when they do not fit the type.
@@ -25,6 +26,15 @@ pub(crate) fn decode<P: DeserializeOwned>(value: &RawValue) -> Result<P, Outcome
     // The fast path tracks no path; only when it fails is the value decoded
     // again, with `serde_path_to_error`, to say where (the same input gives
     // the same error).
+    if value.get().starts_with('[') {
+        if let Some((name, fields)) = params::struct_fields::<P>() {
+            let message = params::array_for_struct(name, fields);
+            return Err(Outcome::error(
+                Kind::ApplicationError,
+                format!("Invalid parameters: {message}. The action was not called."),
+            ));
+        }
+    }
     let mut de = serde_json::Deserializer::from_str(value.get());
     if let Ok(params) = P::deserialize(&mut de) {
         return Ok(params);
@@ -42,7 +52,9 @@ pub(crate) fn decode<P: DeserializeOwned>(value: &RawValue) -> Result<P, Outcome
             path.push('…');
         }
         let inner = err.into_inner();
-        let message = without_position(&inner);
+        // The position is in the `value` text, which the caller never saw
+        // as such.
+        let message = params::message(&inner, false);
         let text = if path == "." {
             format!("Invalid parameters: {message}. The action was not called.")
         } else {
@@ -50,17 +62,6 @@ pub(crate) fn decode<P: DeserializeOwned>(value: &RawValue) -> Result<P, Outcome
         };
         Outcome::error(Kind::ApplicationError, text)
     })
-}
-
-/// serde_json's message without " at line L column C": the position is in
-/// the `value` text, which the caller never saw as such.
-fn without_position(err: &serde_json::Error) -> Cow<'_, str> {
-    let text = err.to_string();
-    let suffix = format!(" at line {} column {}", err.line(), err.column());
-    match text.strip_suffix(&suffix) {
-        Some(short) if err.line() > 0 => Cow::Owned(short.to_owned()),
-        _ => Cow::Owned(text),
-    }
 }
 
 /// The `/run` request: `value` as `V`, every other key as metadata.
@@ -98,7 +99,10 @@ struct EnvelopeSeed<'b, V> {
 impl<'de, V: Deserialize<'de>> DeserializeSeed<'de> for EnvelopeSeed<'_, V> {
     type Value = Envelope<V>;
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Envelope<V>, D::Error> {
-        deserializer.deserialize_map(self)
+        // `any`, not `map`: for a body that is not an object, serde_json's
+        // `deserialize_map` writes the message itself, quoting a string;
+        // `any` leaves it to the visitor (`visit_str`).
+        deserializer.deserialize_any(self)
     }
 }
 
@@ -106,6 +110,14 @@ impl<'de, V: Deserialize<'de>> Visitor<'de> for EnvelopeSeed<'_, V> {
     type Value = Envelope<V>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON object such as {\"value\":{...}}")
+    }
+    /// A body that is one string: said without quoting it (serde's default
+    /// message would, and the text may be anything, an API key included).
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Envelope<V>, E> {
+        Err(E::invalid_type(
+            serde::de::Unexpected::Other("string"),
+            &self,
+        ))
     }
     fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Envelope<V>, M::Error> {
         let mut value = None;
@@ -141,10 +153,10 @@ impl<'de, V: Deserialize<'de>> Visitor<'de> for EnvelopeSeed<'_, V> {
 #[derive(Debug)]
 pub(crate) struct Direct<P>(P);
 
-impl<'de, P: Deserialize<'de>> Deserialize<'de> for Direct<P> {
+impl<'de, P: DeserializeOwned> Deserialize<'de> for Direct<P> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct Container<P>(PhantomData<P>);
-        impl<'de, P: Deserialize<'de>> Visitor<'de> for Container<P> {
+        impl<'de, P: DeserializeOwned> Visitor<'de> for Container<P> {
             type Value = P;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("an object or an array")
@@ -153,6 +165,10 @@ impl<'de, P: Deserialize<'de>> Deserialize<'de> for Direct<P> {
                 P::deserialize(MapAccessDeserializer::new(map))
             }
             fn visit_seq<S: SeqAccess<'de>>(self, seq: S) -> Result<P, S::Error> {
+                // Refused by `decode`, which says why.
+                if params::struct_fields::<P>().is_some() {
+                    return Err(serde::de::Error::custom("an array for a struct"));
+                }
                 P::deserialize(SeqAccessDeserializer::new(seq))
             }
         }
@@ -257,7 +273,10 @@ pub(crate) fn parse_envelope(body: &[u8]) -> Result<Envelope<&RawValue>, Outcome
     parsed.map_err(|e| {
         Outcome::error(
             Kind::BadRequest,
-            format!("The request body is not a valid activation: {e}."),
+            format!(
+                "The request body is not a valid activation: {}.",
+                params::message(&e, true)
+            ),
         )
     })
 }
@@ -309,29 +328,50 @@ fn empty_object() -> &'static RawValue {
 
 /// Parses the `/init` body and returns its `env` as `(name, value)` pairs,
 /// stringified the way the invoker does.
+///
+/// The body is read as JSON first (serde_json's syntax errors name a
+/// position, never the text), then its shape checked here: a type error
+/// from serde would quote the value it met, and `env` holds secrets
+/// (`"env": "DB_PASSWORD=..."` would come back in the answer). So no
+/// message says more of a value than its JSON type.
 pub(crate) fn parse_init(body: &[u8]) -> Result<Vec<(String, String)>, Outcome> {
-    #[derive(serde::Deserialize)]
-    #[serde(expecting = "a JSON object such as {\"value\":{...}}")]
-    struct InitRequest {
-        #[serde(default)]
-        value: Option<InitValue>,
-    }
-    #[derive(serde::Deserialize)]
-    #[serde(expecting = "an object with the action's name, main, code and env")]
-    struct InitValue {
-        #[serde(default)]
-        env: Option<Map<String, Value>>,
-    }
+    let invalid = |what: String| {
+        Outcome::error(
+            Kind::BadRequest,
+            format!("The /init body is not valid: {what}."),
+        )
+    };
     if is_blank(body) {
         return Ok(Vec::new());
     }
-    let request: InitRequest = serde_json::from_slice(body).map_err(|e| {
-        Outcome::error(
-            Kind::BadRequest,
-            format!("The /init body is not valid: {e}."),
-        )
-    })?;
-    let env = request.value.and_then(|v| v.env).unwrap_or_default();
+    let request: Value =
+        serde_json::from_slice(body).map_err(|e| invalid(params::message(&e, true)))?;
+    let Value::Object(mut request) = request else {
+        return Err(invalid(format!(
+            "it is {}, expected a JSON object such as {{\"value\":{{...}}}}",
+            json_type(&request)
+        )));
+    };
+    let env = match request.remove("value") {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Object(mut value)) => value.remove("env"),
+        Some(other) => {
+            return Err(invalid(format!(
+                "`value` is {}, expected an object with the action's name, main, code and env",
+                json_type(&other)
+            )));
+        }
+    };
+    let env = match env {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Object(env)) => env,
+        Some(other) => {
+            return Err(invalid(format!(
+                "`value.env` is {}, expected an object of environment variables",
+                json_type(&other)
+            )));
+        }
+    };
     env.into_iter()
         .map(|(name, value)| {
             let value = match value {
@@ -351,4 +391,17 @@ pub(crate) fn parse_init(body: &[u8]) -> Result<Vec<(String, String)>, Outcome> 
             Ok((name, value))
         })
         .collect()
+}
+
+/// A JSON value's type, with its article, for messages that must not quote
+/// the value itself.
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
 }

@@ -17,7 +17,8 @@ use crate::action::{Action, Invocation, Work};
 use crate::context::Context;
 use crate::metadata::Metadata;
 use crate::os::env::Gate;
-use crate::os::export::Exports;
+use crate::os::export::{Exports, MAX_EXPORTED};
+use crate::params;
 
 pub(crate) use envelope::{
     checked_value, decode, is_blank, parse_direct, parse_envelope, parse_init,
@@ -137,7 +138,9 @@ impl<A: Action> Core<A> {
         let Some((params, metadata)) = direct else {
             return Begun::General;
         };
-        self.export(&metadata);
+        if let Err(outcome) = self.export(&metadata) {
+            return Begun::Done(outcome);
+        }
         let started = self.start(|| Ok(params), Context::from_compact(metadata));
         match self.complete_now(started) {
             Ok(outcome) => Begun::Done(outcome),
@@ -168,19 +171,29 @@ impl<A: Action> Core<A> {
         if let Err(outcome) = self.prepare().await {
             return outcome;
         }
-        self.export(&envelope.metadata);
+        if let Err(outcome) = self.export(&envelope.metadata) {
+            return outcome;
+        }
         self.call(|| decode(value), Context::from_compact(envelope.metadata))
             .await
     }
 
-    /// Without concurrency, sets the `__OW_*` variables for the activation.
-    fn export(&self, metadata: &Metadata) {
-        if !self.concurrent {
-            self.exports
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .update(metadata);
+    /// Without concurrency, sets the `__OW_*` variables for the activation;
+    /// `400` for a request with more keys than can be exported.
+    fn export(&self, metadata: &Metadata) -> Result<(), Outcome> {
+        if self.concurrent {
+            return Ok(());
         }
+        let mut exports = self.exports.lock().unwrap_or_else(|e| e.into_inner());
+        exports.update(metadata).map_err(|keys| {
+            Outcome::error(
+                Kind::BadRequest,
+                format!(
+                    "The request has {keys} keys besides `value`; at most {MAX_EXPORTED} are \
+                     accepted (each becomes an __OW_* environment variable)."
+                ),
+            )
+        })
     }
 
     /// Runs one activation from a bare `value` and a context (exec mode).
@@ -195,7 +208,10 @@ impl<A: Action> Core<A> {
             Err(e) => {
                 return Outcome::error(
                     Kind::BadRequest,
-                    format!("The input is not valid JSON: {e}."),
+                    format!(
+                        "The input is not valid JSON: {}.",
+                        params::message(&e, true)
+                    ),
                 );
             }
         };

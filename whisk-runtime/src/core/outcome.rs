@@ -81,6 +81,35 @@ impl Outcome {
     pub(crate) fn error(kind: Kind, message: impl Into<String>) -> Self {
         Outcome::error_value(kind, &Value::String(message.into()))
     }
+
+    /// The error's message (the text of `error`, or its JSON), for a
+    /// failure the answer cannot carry; `None` for a success or an
+    /// application error, which the answer is.
+    pub(crate) fn failure(&self) -> Option<String> {
+        if matches!(self.kind, Kind::Success | Kind::ApplicationError) {
+            return None;
+        }
+        let body: Value = serde_json::from_slice(&self.body).unwrap_or_default();
+        Some(match &body["error"] {
+            Value::String(message) => message.clone(),
+            other => other.to_string(),
+        })
+    }
+
+    /// The result line for OpenWhisk's proxies (ActionLoop: fd 3; exec: the
+    /// last line of stdout), without its `\n`. A success or an application
+    /// error is the body, which both answer `200` as it is. Anything the
+    /// HTTP mode answers with another status (a developer error, a bad
+    /// request) is the message as a JSON string, not an object: the Go
+    /// proxy and the dockerskeleton then answer `502` `{"error":"The action
+    /// did not return a dictionary or array."}`, so that the invoker sees a
+    /// developer error there too, not an application error.
+    pub(crate) fn proxy_line(&self) -> Vec<u8> {
+        match self.failure() {
+            None => self.body.clone(),
+            Some(message) => Value::String(message).to_string().into_bytes(),
+        }
+    }
 }
 
 /// Encodes what the action returned.

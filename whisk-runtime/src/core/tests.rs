@@ -165,6 +165,23 @@ fn encode_maps_results() {
 }
 
 #[test]
+fn proxy_lines_are_objects_only_for_what_http_answers_200() {
+    let ok = encode::<_, String>(Ok(json!({"a": 1})));
+    assert_eq!(ok.proxy_line(), br#"{"a":1}"#);
+    let app = encode::<Value, _>(Err("boom"));
+    assert_eq!(app.proxy_line(), br#"{"error":"boom"}"#);
+    let dev = encode::<_, String>(Ok("text"));
+    assert_eq!(
+        String::from_utf8(dev.proxy_line()).unwrap(),
+        format!("\"{NOT_A_DICTIONARY}\"")
+    );
+    let bad = Outcome::error(Kind::BadRequest, "a \"quoted\"\nline");
+    assert_eq!(bad.proxy_line(), br#""a \"quoted\"\nline""#);
+    let structured = Outcome::error_value(Kind::DeveloperError, &json!({"k": [1]}));
+    assert_eq!(structured.proxy_line(), br#""{\"k\":[1]}""#);
+}
+
+#[test]
 fn envelope_keeps_value_raw_and_metadata() {
     let e = parse_envelope(br#"{"value":{"x":[1, 2]},"deadline":123,"new_key":{"a":1}}"#).unwrap();
     assert_eq!(e.value.unwrap().get(), r#"{"x":[1, 2]}"#);
@@ -181,6 +198,12 @@ fn envelope_keeps_value_raw_and_metadata() {
     assert!(parse_envelope(b"").unwrap().value.is_none());
     let bad = parse_envelope(b"[1]").unwrap_err();
     assert_eq!(bad.kind, Kind::BadRequest);
+    // A body that is a string is not quoted back.
+    let bad = parse_envelope(br#""api_key=23bc46b1-71f6-4ed5""#).unwrap_err();
+    assert_eq!(
+        body(&bad),
+        json!({"error": "The request body is not a valid activation: invalid type: string, expected a JSON object such as {\"value\":{...}} at line 1 column 28."})
+    );
 }
 
 #[test]
@@ -236,12 +259,54 @@ fn init_env_is_stringified() {
         parse_init(br#"{"value":5}"#).unwrap_err().kind,
         Kind::BadRequest
     );
+    assert!(parse_init(br#"{"value":{"code":"x"}}"#).unwrap().is_empty());
     assert_eq!(
         parse_init(br#"{"value":{"env":{"A=B":"x"}}}"#)
             .unwrap_err()
             .kind,
         Kind::BadRequest
     );
+}
+
+/// Whatever shape the `/init` body has, the error names the field and
+/// the JSON type, never a value (`env` holds secrets).
+#[test]
+fn init_errors_never_quote_a_value() {
+    for (input, message) in [
+        (
+            r#"{"value":{"env":"DB_PASSWORD=hunter2"}}"#,
+            "`value.env` is a string, expected an object of environment variables",
+        ),
+        (
+            r#"{"value":{"env":["DB_PASSWORD=hunter2"]}}"#,
+            "`value.env` is an array, expected an object of environment variables",
+        ),
+        (
+            r#"{"value":"DB_PASSWORD=hunter2"}"#,
+            "`value` is a string, expected an object with the action's name, main, code and env",
+        ),
+        (
+            r#""DB_PASSWORD=hunter2""#,
+            r#"it is a string, expected a JSON object such as {"value":{...}}"#,
+        ),
+        (
+            r#"{"value":{"env":{"K":"hunter2"},}}"#,
+            "trailing comma at line 1 column 33",
+        ),
+        (
+            r#"{"value":{"env":{"K":"hunter2\q"}}}"#,
+            "invalid escape at line 1 column 31",
+        ),
+    ] {
+        let err = parse_init(input.as_bytes()).unwrap_err();
+        assert_eq!(err.kind, Kind::BadRequest);
+        assert_eq!(
+            body(&err),
+            json!({"error": format!("The /init body is not valid: {message}.")}),
+            "{input}"
+        );
+        assert!(!String::from_utf8_lossy(&err.body).contains("hunter2"));
+    }
 }
 
 /// The one-pass decode (`run_envelope`'s usual path) against the

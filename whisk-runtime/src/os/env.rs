@@ -36,13 +36,12 @@ impl Gate {
     /// Sets the variables once no activation runs on the blocking pool.
     pub(crate) async fn set_vars(&self, vars: Vec<(String, String)>) {
         let _exclusive = self.0.write().await;
-        for (name, value) in vars {
-            // SAFETY: no other thread reads the environment now: the
-            // runtime's own never do, and every action that runs off the
-            // server's thread holds the gate shared (module docs), which
-            // `_exclusive` excludes. `parse_init` refused names with `=`
-            // or NUL and values with NUL.
-            unsafe { std::env::set_var(name, value) };
-        }
+        // No other thread reads the environment now: the runtime's own
+        // never do, and every action that runs off the server's thread
+        // holds the gate shared (module docs), which `_exclusive` excludes.
+        // `parse_init` refused names with `=` or NUL and values with NUL.
+        // `set_all` writes them all at once (linear, where `set_var` per
+        // name is quadratic in the environment's size).
+        super::export::set_all(&vars);
     }
 }

@@ -99,8 +99,10 @@ pub(crate) fn install(watch: Option<Arc<dyn Watch>>) -> io::Result<()> {
 
 /// Ends an activation's output: flushes what the action wrote, finishes
 /// unfinished lines, writes the tail. Returns once all of it has reached the
-/// real streams.
-pub(crate) fn end_activation(tail: Tail<'_>) {
+/// real streams, or been dropped (see [`Written`]): whether stdout's tail
+/// was written (exec mode's result; a stdout without a reader, or one
+/// nobody reads, loses it).
+pub(crate) fn end_activation(tail: Tail<'_>) -> bool {
     let _ = io::stdout().flush();
     let _ = io::stderr().flush();
     let (out, err): (&[u8], &[u8]) = match tail {
@@ -111,8 +113,9 @@ pub(crate) fn end_activation(tail: Tail<'_>) {
     match PUMP.get() {
         Some(Some(pump)) => pump.finish(out, err, true),
         _ => {
-            let _ = io::stdout().lock().write_all(out);
+            let written = io::stdout().lock().write_all(out).is_ok();
             let _ = io::stderr().lock().write_all(err);
+            written
         }
     }
 }
@@ -162,8 +165,9 @@ impl Pump {
         Ok((Arc::new(Mutex::new([out, err])), output))
     }
 
-    /// Forwards what the action wrote, finishes its lines, writes the tails.
-    fn finish(&self, out: &[u8], err: &[u8], finish_lines: bool) {
+    /// Forwards what the action wrote, finishes its lines, writes the
+    /// tails; whether stdout's was written.
+    fn finish(&self, out: &[u8], err: &[u8], finish_lines: bool) -> bool {
         let mut streams = lock(&self.streams);
         // Which pipes hold output (usually neither): one `epoll_wait` with
         // no timeout. When neither does, it costs what a system call that
@@ -183,6 +187,7 @@ impl Pump {
                     .iter()
                     .any(|event| event.u64 == index)
         };
+        let mut written = [true; 2];
         for (index, (stream, tail)) in streams.iter_mut().zip([out, err]).enumerate() {
             let end = End {
                 tail,
@@ -191,12 +196,13 @@ impl Pump {
             // On an epoll error, read anyway. The buffer is left
             // uninitialized: zeroing it cost more than the rest of this
             // function.
-            if has_output(index as u64) {
-                stream.forward(&mut [MaybeUninit::uninit(); 16 * 1024], end);
+            written[index] = if has_output(index as u64) {
+                stream.forward(&mut [MaybeUninit::uninit(); 16 * 1024], end)
             } else {
-                stream.write(&[], end);
-            }
+                stream.write(&[], end)
+            } == Written::All;
         }
+        written[0]
     }
 }
 
@@ -209,6 +215,8 @@ struct Stream {
     write: Option<OwnedFd>,
     at_line_start: bool,
     open: bool,
+    /// How the real stream takes output: see [`Sink`].
+    sink: Sink,
 }
 
 impl Stream {
@@ -220,6 +228,8 @@ impl Stream {
         }
         // SAFETY: `real` was just created and is owned by nobody else.
         let real = unsafe { OwnedFd::from_raw_fd(real) };
+        // A pipe of its own, non-blocking, where the stream is one.
+        let real = reopen_nonblocking(fd).unwrap_or(real);
         let (read, write) = pipe()?;
         set_nonblocking(&read)?;
         // SAFETY: F_SETPIPE_SZ on a pipe we own. On failure (a lower
@@ -233,6 +243,7 @@ impl Stream {
             write: Some(write),
             at_line_start: true,
             open: true,
+            sink: Sink::default(),
         })
     }
 
@@ -248,7 +259,7 @@ impl Stream {
     /// Forwards whatever the pipe holds right now, then `end`: in the same
     /// `write` as the last chunk read, the usual case being one chunk (a
     /// line or a few) and one `writev`.
-    fn forward(&mut self, buf: &mut [MaybeUninit<u8>], end: End<'_>) {
+    fn forward(&mut self, buf: &mut [MaybeUninit<u8>], end: End<'_>) -> Written {
         while self.open {
             // SAFETY: reading into a buffer we own, from a descriptor we own.
             let n =
@@ -273,12 +284,12 @@ impl Stream {
                 },
             }
         }
-        self.write(&[], end);
+        self.write(&[], end)
     }
 
     /// Writes `chunk` of the action's output, then `end`, in one call (none
     /// when both are empty).
-    fn write(&mut self, chunk: &[u8], end: End<'_>) {
+    fn write(&mut self, chunk: &[u8], end: End<'_>) -> Written {
         if !chunk.is_empty() {
             self.at_line_start = chunk.ends_with(b"\n");
         }
@@ -291,7 +302,8 @@ impl Stream {
         if !end.tail.is_empty() {
             self.at_line_start = end.tail.ends_with(b"\n");
         }
-        write_all(self.real.as_raw_fd(), [chunk, line_break, end.tail]);
+        self.sink
+            .write(self.real.as_raw_fd(), [chunk, line_break, end.tail])
     }
 }
 
@@ -442,13 +454,95 @@ fn set_nonblocking(fd: &OwnedFd) -> io::Result<()> {
     Ok(())
 }
 
-/// Writes all of `parts`, in order, in one `write` or `writev` when the
-/// stream takes it all, retrying short writes and EINTR, and waiting when
-/// the stream is full: the real stdout and stderr are shared with the parent,
-/// which may have left them non-blocking, and a full pipe must not lose
-/// lines. Other errors (a closed stream) drop the bytes: logs must never kill
-/// the action.
-fn write_all(fd: RawFd, parts: [&[u8]; 3]) {
+/// How long a real stream that takes nothing (its pipe full, nobody
+/// reading) holds up a write before the output is dropped.
+pub(crate) const STUCK_AFTER: Duration = Duration::from_secs(2);
+
+/// What became of a write to a real stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Written {
+    /// All of it.
+    All,
+    /// Not all: the stream took nothing for [`STUCK_AFTER`] (or was already
+    /// stuck), or is gone (no reader, closed).
+    Dropped,
+}
+
+/// A real stream's state: whether it is stuck, and what was dropped.
+///
+/// The policy for a stream nobody reads: a write waits for it at most
+/// [`STUCK_AFTER`]; then the rest is dropped and the stream is stuck, and
+/// while it is, output is written only as far as the stream takes it at
+/// once (no waiting), the rest dropped and counted. So `/init`, `/run`,
+/// other requests and SIGTERM are never held up longer than that, and the
+/// pipes in front of fd 1 and fd 2 are still emptied (an action's `print!`
+/// never blocks on them). Nothing is reordered: what is written is written
+/// in order, whole or up to where it was cut. Once the stream takes output
+/// again, a line says how much was lost, after a line break if it was cut
+/// mid-line.
+#[derive(Default)]
+struct Sink {
+    stuck: bool,
+    /// Bytes dropped since the stream was last written to.
+    dropped: u64,
+    /// Whether the last byte written was not a line break.
+    mid_line: bool,
+}
+
+impl Sink {
+    /// Writes `parts` to `fd` under the policy above.
+    fn write(&mut self, fd: RawFd, parts: [&[u8]; 3]) -> Written {
+        let total: usize = parts.iter().map(|p| p.len()).sum();
+        if total == 0 {
+            return Written::All;
+        }
+        if self.dropped > 0 {
+            // Taken again? Then first the note, on a line of its own.
+            let note = format!(
+                "{}whisk: {} bytes of output were dropped: nobody read this stream for {} s\n",
+                if self.mid_line { "\n" } else { "" },
+                self.dropped,
+                STUCK_AFTER.as_secs()
+            );
+            let (n, _) = write_all(fd, [note.as_bytes(), b"", b""], None);
+            if n == note.len() {
+                self.dropped = 0;
+                self.stuck = false;
+                self.mid_line = false;
+            } else {
+                // Nothing more fits: drop this too (a cut note is ended
+                // by the next one's line break).
+                self.mid_line |= n > 0;
+                self.dropped += total as u64;
+                return Written::Dropped;
+            }
+        }
+        let wait = if self.stuck { None } else { Some(STUCK_AFTER) };
+        let (n, gone) = write_all(fd, parts, wait);
+        if n > 0 {
+            let last = parts.iter().flat_map(|p| p.iter()).nth(n - 1).copied();
+            self.mid_line = last != Some(b'\n');
+        }
+        if n == total {
+            return Written::All;
+        }
+        if !gone {
+            self.stuck = true;
+            self.dropped += (total - n) as u64;
+        }
+        Written::Dropped
+    }
+}
+
+/// Writes `parts`, in order, in one `write` or `writev` when the stream
+/// takes it all, retrying short writes and EINTR. When the stream is full
+/// (`EAGAIN`: our own non-blocking pipe, or a parent's left non-blocking),
+/// waits for it at most `wait` in all (`None`: not at all). Returns how
+/// many bytes were written, and whether the stream is gone (an error other
+/// than a full stream: no reader, closed); logs must never kill the
+/// action.
+fn write_all(fd: RawFd, parts: [&[u8]; 3], wait: Option<Duration>) -> (usize, bool) {
+    let deadline = wait.map(|wait| Instant::now() + wait);
     let mut slices = [IoSlice::new(&[]); 3];
     let mut n = 0;
     for part in parts.into_iter().filter(|part| !part.is_empty()) {
@@ -456,6 +550,7 @@ fn write_all(fd: RawFd, parts: [&[u8]; 3]) {
         n += 1;
     }
     let mut slices = &mut slices[..n];
+    let mut done = 0;
     while !slices.is_empty() {
         let written = match slices {
             // SAFETY: writing from a live slice to a descriptor.
@@ -466,12 +561,20 @@ fn write_all(fd: RawFd, parts: [&[u8]; 3]) {
         };
         if written > 0 {
             IoSlice::advance_slices(&mut slices, written as usize);
+            done += written as usize;
             continue;
         }
         match io::Error::last_os_error().kind() {
-            _ if written == 0 => return,
+            _ if written == 0 => return (done, true),
             io::ErrorKind::Interrupted => {}
             io::ErrorKind::WouldBlock => {
+                let Some(deadline) = deadline else {
+                    return (done, false);
+                };
+                let left = millis_until(deadline);
+                if left == 0 {
+                    return (done, false);
+                }
                 let mut writable = libc::pollfd {
                     fd,
                     events: libc::POLLOUT,
@@ -479,9 +582,45 @@ fn write_all(fd: RawFd, parts: [&[u8]; 3]) {
                 };
                 // SAFETY: one valid pollfd. An error or a hang-up shows in
                 // the next write.
-                unsafe { libc::poll(&mut writable, 1, -1) };
+                unsafe { libc::poll(&mut writable, 1, left) };
             }
-            _ => return,
+            _ => return (done, true),
         }
     }
+    (done, false)
+}
+
+/// The real stream `fd` opened anew, non-blocking, when it is a pipe (what
+/// a container's stdout and stderr are): a file description of our own,
+/// so that `O_NONBLOCK` changes nothing for the parent or anyone sharing
+/// the old one, and a write to a pipe nobody reads never blocks (the
+/// policy of [`Sink`]). `None` for anything else (a file keeps its offset
+/// and `O_APPEND`; a terminal), or without `/proc`.
+fn reopen_nonblocking(fd: RawFd) -> Option<OwnedFd> {
+    // SAFETY: fstat on a descriptor number only fills `stat`.
+    let mut stat: libc::stat = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstat(fd, &mut stat) } != 0 || stat.st_mode & libc::S_IFMT != libc::S_IFIFO {
+        return None;
+    }
+    let path = std::ffi::CString::new(format!("/proc/self/fd/{fd}")).ok()?;
+    // SAFETY: opens a path; the result is a new descriptor or -1. With
+    // O_NONBLOCK, opening a pipe without a reader fails (ENXIO) rather
+    // than waits.
+    let reopened = unsafe {
+        libc::open(
+            path.as_ptr(),
+            libc::O_WRONLY | libc::O_NONBLOCK | libc::O_CLOEXEC,
+        )
+    };
+    if reopened < 0 {
+        return None;
+    }
+    // SAFETY: just opened, owned by nobody else.
+    let reopened = unsafe { OwnedFd::from_raw_fd(reopened) };
+    // Above fd 2, as the duplicate was (a stream closed at start would
+    // otherwise be reused).
+    // SAFETY: F_DUPFD_CLOEXEC returns a new descriptor we own, or -1.
+    let high = unsafe { libc::fcntl(reopened.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 3) };
+    // SAFETY: as above.
+    (high >= 0).then(|| unsafe { OwnedFd::from_raw_fd(high) })
 }

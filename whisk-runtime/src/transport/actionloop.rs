@@ -19,6 +19,8 @@ pub(crate) fn detected() -> bool {
     fd::is_pipe(RESULT_FD)
 }
 
+
+
 /// How the loop ended without an I/O error.
 #[derive(Debug, PartialEq, Eq)]
 enum Ended {
@@ -74,10 +76,15 @@ fn serve_lines<A: Action>(
         // Moved, not copied: the metadata may be read in place.
         let body = Bytes::from(std::mem::take(&mut line));
         let outcome = runtime.block_on(core.run_envelope(&body));
+        // The proxy answers a developer error with its own text: the
+        // message goes to stderr, in the activation's logs.
+        if let Some(message) = outcome.failure() {
+            eprintln!("{message}");
+        }
         // The proxy writes its sentinels as soon as it reads fd 3, so the
         // action's output must be out (and its lines finished) before.
         logs::end_activation(Tail::LineBreaks);
-        results.write_all(&outcome.body)?;
+        results.write_all(&outcome.proxy_line())?;
         results.write_all(b"\n")?;
         results.flush()?;
     }

@@ -40,8 +40,14 @@ pub(crate) fn input() -> Result<Vec<u8>, ExitCode> {
     }
 }
 
-/// Runs one activation on `input`. Exit status: 0 on success, 1 when the action failed
-/// (`{"error":...}` is printed), 2 when the input was not usable.
+/// The exit status when the result could not be written to stdout
+/// (`EX_IOERR` of `sysexits.h`).
+pub(crate) const NOT_DELIVERED: u8 = 74;
+
+/// Runs one activation on `input`. Exit status: 0 on success, 1 when the
+/// action failed (`{"error":...}` is printed, or for a developer error its
+/// message as a JSON string), 2 when the input was not usable, 74 when the
+/// result could not be written to stdout.
 pub(crate) fn serve<A: Action>(
     input: Vec<u8>,
     core: Core<A>,
@@ -49,9 +55,17 @@ pub(crate) fn serve<A: Action>(
     runtime: &tokio::runtime::Runtime,
 ) -> ExitCode {
     let outcome = runtime.block_on(core.run_value(&input, Context::from_env()));
-    let mut line = outcome.body;
+    // The dockerskeleton echoes a line that is not an object to stdout,
+    // in the activation's logs, and answers 502.
+    let mut line = outcome.proxy_line();
     line.push(b'\n');
-    logs::end_activation(Tail::Result(&line));
+    if !logs::end_activation(Tail::Result(&line)) {
+        eprintln!(
+            "whisk: the result could not be written to stdout (closed, or not read for {} s): it was not delivered",
+            logs::STUCK_AFTER.as_secs()
+        );
+        return ExitCode::from(NOT_DELIVERED);
+    }
     match outcome.kind {
         Kind::Success => ExitCode::SUCCESS,
         Kind::BadRequest => ExitCode::from(2),

@@ -61,11 +61,13 @@ impl Transport {
             },
             Mode::ActionLoop => match fd::take_result_pipe() {
                 Ok(results) => Ok(Transport::ActionLoop(results)),
-                Err(e) => {
+                Err(_) => {
                     eprintln!(
-                        "whisk: ActionLoop mode needs the result pipe on fd 3, which is not open: {e}"
+                        "whisk: ActionLoop mode needs the result pipe on fd 3, as OpenWhisk's \
+                         ActionLoop proxy passes it, and fd 3 is not open (start the binary from \
+                         the proxy, or set WHISK_MODE=http or exec)"
                     );
-                    Err(ExitCode::FAILURE)
+                    Err(ExitCode::from(2))
                 }
             },
             Mode::Exec => exec::input().map(Transport::Exec),
