@@ -1,4 +1,5 @@
-//! Web actions: typed HTTP [`Request`] and [`Response`].
+//! Web actions: typed HTTP [`Request`] and [`Response`], or a whole axum
+//! app with [`service`] (feature `axum`, on by default).
 //!
 //! A *web action* (`wsk action create NAME --web true`, or `--web raw`) is
 //! called by plain HTTP at `https://APIHOST/api/v1/web/NAMESPACE/PACKAGE/NAME`.
@@ -58,10 +59,14 @@ mod media;
 mod method;
 mod request;
 mod response;
+#[cfg(feature = "axum")]
+mod service;
 
 pub use method::Method;
 pub use request::{Request, RequestError};
 pub use response::{Response, error};
+#[cfg(feature = "axum")]
+pub use service::{User, service};
 
 #[cfg(test)]
 mod tests;
