@@ -184,9 +184,9 @@ async fn login(Query(login): Query<Login>) -> impl IntoResponse {
     )
 }
 
-/// The middleware: `POST` needs the token when one is configured, and every
-/// answer says which activation served it.
-async fn guard(State(store): State<Shared>, request: Request, next: Next) -> Response {
+/// A middleware on the item routes: when the store has a token, `POST`
+/// needs `authorization: Bearer <token>`.
+async fn require_token(State(store): State<Shared>, request: Request, next: Next) -> Response {
     if let Some(token) = &store.token {
         let bearer = request
             .headers()
@@ -197,6 +197,12 @@ async fn guard(State(store): State<Shared>, request: Request, next: Next) -> Res
             return (StatusCode::UNAUTHORIZED, "a bearer token is required\n").into_response();
         }
     }
+    next.run(request).await
+}
+
+/// A middleware on every answer, the fallback's included: which activation
+/// served it, from the `whisk::Context` request extension.
+async fn activation_header(request: Request, next: Next) -> Response {
     let activation = request
         .extensions()
         .get::<whisk::Context>()
@@ -210,13 +216,17 @@ async fn guard(State(store): State<Shared>, request: Request, next: Next) -> Res
 }
 
 fn app(store: Shared) -> Router {
+    let items = Router::new()
+        .route("/items", get(list).post(create))
+        .route("/items/{id}", get(one))
+        // `route_layer`: only these routes (not the fallback).
+        .route_layer(middleware::from_fn_with_state(store.clone(), require_token));
     Router::new()
         .route("/", get(page))
         .route("/logo.png", get(logo))
-        .route("/items", get(list).post(create))
-        .route("/items/{id}", get(one))
         .route("/login", post(login))
-        .layer(middleware::from_fn_with_state(store.clone(), guard))
+        .merge(items)
+        .layer(middleware::from_fn(activation_header))
         .with_state(store)
 }
 

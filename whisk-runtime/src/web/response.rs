@@ -298,9 +298,8 @@ impl Response {
         content_type: Option<String>,
         body: Vec<u8>,
     ) -> Self {
-        let content_type = content_type.or_else(|| {
-            (!body.is_empty()).then(|| "application/octet-stream".to_owned())
-        });
+        let content_type = content_type
+            .or_else(|| (!body.is_empty()).then(|| "application/octet-stream".to_owned()));
         Response {
             status,
             headers,

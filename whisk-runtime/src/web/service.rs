@@ -238,9 +238,10 @@ fn body_and_query(request: &Request) -> Result<(Vec<u8>, String), RequestError> 
     let params = request.params();
     let media = request.content_type().and_then(MediaType::parse);
     Ok(match media {
-        Some(media) if media.is_json_family() => {
-            (Value::Object(params.clone()).to_string().into_bytes(), String::new())
-        }
+        Some(media) if media.is_json_family() => (
+            Value::Object(params.clone()).to_string().into_bytes(),
+            String::new(),
+        ),
         Some(media) if media.is_form() => (form(params).into_bytes(), String::new()),
         _ => (Vec::new(), form(params)),
     })
@@ -269,7 +270,12 @@ fn form(params: &serde_json::Map<String, Value>) -> String {
 fn push_uri_path(text: &str, out: &mut String) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for &byte in text.as_bytes() {
-        if byte.is_ascii_graphic() && !matches!(byte, b'"' | b'<' | b'>' | b'\\' | b'^' | b'`' | b'{' | b'|' | b'}' | b'#') {
+        if byte.is_ascii_graphic()
+            && !matches!(
+                byte,
+                b'"' | b'<' | b'>' | b'\\' | b'^' | b'`' | b'{' | b'|' | b'}' | b'#'
+            )
+        {
             out.push(byte as char);
         } else {
             out.push('%');
