@@ -25,6 +25,48 @@
 //! activation's metadata. It returns `Result<O, E>` where `O: Serialize`
 //! must be a JSON object or array, and `E` is any `Display` error or
 //! [`Error`] (a JSON value). See the README for the protocol mapping.
+//!
+//! ## Web actions as axum apps
+//!
+//! [`web::service`] serves an axum `Router` (any tower `Service`) as a web
+//! action, in every mode, with the activation's [`Context`] as a request
+//! extension. Create the action with `--web raw`.
+//!
+//! ```no_run
+//! use axum::{Extension, Json, Router, extract::Path, routing::get};
+//! use serde_json::{Value, json};
+//!
+//! async fn item(Path(id): Path<u32>, Extension(ctx): Extension<whisk::Context>) -> Json<Value> {
+//!     Json(json!({"id": id, "activation": ctx.activation_id()}))
+//! }
+//!
+//! fn main() -> std::process::ExitCode {
+//!     whisk::run(whisk::web::service(Router::new().route("/items/{id}", get(item))))
+//! }
+//! ```
+//!
+//! With state built once after `/init`:
+//!
+//! ```no_run
+//! use axum::{Router, extract::State, routing::get};
+//!
+//! struct Config { greeting: String }
+//!
+//! fn setup() -> Result<Config, std::env::VarError> {
+//!     Ok(Config { greeting: std::env::var("GREETING")? })
+//! }
+//!
+//! fn main() -> std::process::ExitCode {
+//!     whisk::run(whisk::stateful(setup, |config: whisk::State<Config>| {
+//!         let app = Router::new()
+//!             .route("/", get(|State(c): State<whisk::State<Config>>| async move {
+//!                 c.greeting.clone()
+//!             }))
+//!             .with_state(config);
+//!         whisk::web::service(app)
+//!     }))
+//! }
+//! ```
 
 #![warn(missing_docs)]
 

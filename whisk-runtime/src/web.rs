@@ -60,13 +60,13 @@ mod method;
 mod request;
 mod response;
 #[cfg(feature = "axum")]
-mod service;
+mod app;
 
 pub use method::Method;
 pub use request::{Request, RequestError};
 pub use response::{Response, error};
 #[cfg(feature = "axum")]
-pub use service::{User, service};
+pub use app::{User, service};
 
 #[cfg(test)]
 mod tests;
