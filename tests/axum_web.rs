@@ -67,7 +67,7 @@ fn headers(extra: Value) -> Value {
 
 /// A GET of `path` (non-raw, no query), as the controller sends it.
 fn get(path: &str) -> Value {
-    json!({"__ow_method": "get", "__ow_headers": headers(json!({})), "__ow_path": path})
+    merged("get", path, json!({}), json!({}))
 }
 
 /// A raw request: `__ow_query` and `__ow_body` always present.
@@ -79,6 +79,27 @@ fn raw(method: &str, path: &str, query: &str, extra: Value, body: &str) -> Value
         "__ow_query": query,
         "__ow_body": body
     })
+}
+
+/// A non-raw request: `params` (the merged query and body, or
+/// `__ow_body`) at the top level, as the controller sends them.
+fn merged(method: &str, path: &str, extra: Value, params: Value) -> Value {
+    let mut value =
+        json!({"__ow_method": method, "__ow_headers": headers(extra), "__ow_path": path});
+    let params = params.as_object().unwrap().clone();
+    value.as_object_mut().unwrap().extend(params);
+    value
+}
+
+/// A raw `POST` of a JSON body (base64, as the controller encodes it).
+fn raw_json(path: &str, body: &[u8]) -> Value {
+    raw(
+        "post",
+        path,
+        "",
+        json!({"content-type": "application/json"}),
+        &base64(body),
+    )
 }
 
 /// The kit, initialized.
@@ -192,11 +213,23 @@ fn query_raw_and_rebuilt_from_non_raw_parameters() {
     assert_eq!(json_body(&raw_result), expected);
     // --web true: the controller merged the query into the parameters (as
     // strings); a number (a default parameter of the action) is its JSON.
-    let mut merged = get("/query");
-    merged["name"] = json!("Jane Doe");
-    merged["city"] = json!("Zürich");
-    merged["n"] = json!(3);
-    assert_eq!(json_body(&run(&server, merged)), expected);
+    let value = merged(
+        "get",
+        "/query",
+        json!({}),
+        json!({"name": "Jane Doe", "city": "Zürich", "n": 3}),
+    );
+    assert_eq!(json_body(&run(&server, value)), expected);
+    // A GET is rebuilt as a query even when it names a JSON content type
+    // (the controller merged no body: a GET has none).
+    let params = json!({"name": "Jane Doe", "city": "Zürich", "n": "3"});
+    let value = merged(
+        "get",
+        "/query",
+        json!({"content-type": "application/json"}),
+        params,
+    );
+    assert_eq!(json_body(&run(&server, value)), expected);
 }
 
 #[test]
@@ -206,49 +239,29 @@ fn json_in_and_out_in_both_modes() {
     // Raw: the body base64-encoded (application/json).
     let result = run(
         &server,
-        raw(
-            "post",
-            "/json",
-            "",
-            json!({"content-type": "application/json"}),
-            &base64(br#"{"name":"pear","tags":["a","b"]}"#),
-        ),
+        raw_json("/json", br#"{"name":"pear","tags":["a","b"]}"#),
     );
     assert_eq!(result["statusCode"], 201);
     assert_eq!(json_body(&result), created);
     // Non-raw: the object merged into the parameters, rebuilt as the body.
-    let value = json!({
-        "__ow_method": "post",
-        "__ow_headers": headers(json!({"content-type": "application/json"})),
-        "__ow_path": "/json",
-        "name": "pear",
-        "tags": ["a", "b"]
-    });
+    let json_type = json!({"content-type": "application/json"});
+    let value = merged(
+        "post",
+        "/json",
+        json_type.clone(),
+        json!({"name": "pear", "tags": ["a", "b"]}),
+    );
     let result = run(&server, value);
     assert_eq!(result["statusCode"], 201);
     assert_eq!(json_body(&result), created);
     // Non-raw, a JSON body that is not an object: in __ow_body, parsed.
-    let value = json!({
-        "__ow_method": "post",
-        "__ow_headers": headers(json!({"content-type": "application/json"})),
-        "__ow_path": "/json",
-        "__ow_body": [1, "two"]
-    });
+    let value = merged("post", "/json", json_type, json!({"__ow_body": [1, "two"]}));
     assert_eq!(
         json_body(&run(&server, value)),
         json!({"created": [1, "two"]})
     );
     // Invalid JSON: axum's rejection.
-    let result = run(
-        &server,
-        raw(
-            "post",
-            "/json",
-            "",
-            json!({"content-type": "application/json"}),
-            &base64(b"{"),
-        ),
-    );
+    let result = run(&server, raw_json("/json", b"{"));
     assert_eq!(result["statusCode"], 400, "{result}");
 }
 
@@ -270,13 +283,12 @@ fn form_bodies_in_both_modes() {
     );
     assert_eq!(json_body(&result), expected);
     // Non-raw: merged into the parameters, rebuilt as a form.
-    let value = json!({
-        "__ow_method": "post",
-        "__ow_headers": headers(form),
-        "__ow_path": "/form",
-        "name": "Jane Doe",
-        "city": "Zürich"
-    });
+    let value = merged(
+        "post",
+        "/form",
+        form,
+        json!({"name": "Jane Doe", "city": "Zürich"}),
+    );
     assert_eq!(json_body(&run(&server, value)), expected);
 }
 
@@ -299,12 +311,7 @@ fn binary_request_and_response_bodies() {
         ),
         expected
     );
-    let value = json!({
-        "__ow_method": "post",
-        "__ow_headers": headers(png),
-        "__ow_path": "/bytes",
-        "__ow_body": base64(&data)
-    });
+    let value = merged("post", "/bytes", png, json!({"__ow_body": base64(&data)}));
     assert_eq!(run(&server, value), expected);
     // Bad base64 where the controller would have encoded: 400, named.
     let result = run(

@@ -54,19 +54,19 @@
 //! (`Err("...")`) is not an object, and the controller answers it with a
 //! generic `400 Response is not valid 'message/http'.`
 
+#[cfg(feature = "axum")]
+mod app;
 mod codec;
 mod media;
 mod method;
 mod request;
 mod response;
-#[cfg(feature = "axum")]
-mod app;
 
+#[cfg(feature = "axum")]
+pub use app::{User, service};
 pub use method::Method;
 pub use request::{Request, RequestError};
 pub use response::{Response, error};
-#[cfg(feature = "axum")]
-pub use app::{User, service};
 
 #[cfg(test)]
 mod tests;

@@ -13,7 +13,7 @@ use tower_service::Service;
 
 use super::codec::form_encode;
 use super::media::MediaType;
-use super::{Request, RequestError, Response};
+use super::{Method, Request, RequestError, Response};
 use crate::action::Action;
 use crate::context::Context;
 use crate::error::Error;
@@ -113,12 +113,17 @@ pub struct User(pub String);
 /// query and a JSON object or form body into the action's parameters, and
 /// the adapter rebuilds what it can from the keys that are not `__ow_*`:
 ///
+/// * a `GET` or `HEAD`: the query is those keys, form-encoded (values
+///   that are not strings as their JSON text);
 /// * a JSON (`application/json`, `*+json`) request without `__ow_body`:
 ///   the body is those keys as a JSON object;
 /// * a form (`application/x-www-form-urlencoded`) request: the body is
-///   those keys, form-encoded (values that are not strings as JSON text);
-/// * any other request without a body (a `GET`): the query is those keys,
-///   form-encoded.
+///   those keys, form-encoded;
+/// * any other request without `__ow_body` (a `DELETE`, say): the query
+///   is those keys.
+///
+/// A body the controller did not merge (text, binary, a JSON value that is
+/// not an object) comes in `__ow_body` and is passed on as in raw mode.
 ///
 /// What is lost in non-raw mode: the package's and action's default
 /// parameters cannot be told apart from the request's and appear among
@@ -236,6 +241,9 @@ fn body_and_query(request: &Request) -> Result<(Vec<u8>, String), RequestError> 
         return Ok((request.body_bytes()?, String::new()));
     }
     let params = request.params();
+    if matches!(request.method(), Method::Get | Method::Head) {
+        return Ok((Vec::new(), form(params)));
+    }
     let media = request.content_type().and_then(MediaType::parse);
     Ok(match media {
         Some(media) if media.is_json_family() => (
