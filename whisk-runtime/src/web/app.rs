@@ -105,8 +105,12 @@ pub struct User(pub String);
 /// Built from the `value` the controller sends (PROTOCOL.md §11.1):
 /// the method from `__ow_method`, the path from `__ow_path`, the headers from
 /// `__ow_headers` (lower-case names, one value each: the controller keeps
-/// one per name), and the body from `__ow_body`, base64-decoded where the
-/// controller encoded it. `content-length` is set to the body's length.
+/// the last of a repeated request header, two `cookie` lines included),
+/// and the body from `__ow_body`, base64-decoded where the controller
+/// encoded it. The controller sends no `content-length` (its HTTP server
+/// keeps it with the body); the adapter sets it to the body's length.
+/// Even raw, `__ow_query` is the controller's rendering of the parsed query,
+/// which may escape differently from the client's bytes.
 ///
 /// **Use `--web raw`**: then the query is `__ow_query` and the body its
 /// exact bytes. With `--web true` the controller has already merged the
