@@ -573,7 +573,7 @@ fn the_same_app_in_actionloop_mode() {
         .env("__OW_WAIT_FOR_ACK", "1")
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+        .stderr(Stdio::null());
     // SAFETY: only dup2 between fork and exec (it clears O_CLOEXEC on 3).
     unsafe {
         command.pre_exec(move || {

@@ -754,7 +754,14 @@ fn paired_table(args: &Args) -> io::Result<String> {
         ];
         let ports = servers.each_ref().map(|server| server.port);
         let pids = servers.each_ref().map(|server| server.child.id());
-        let ratios = paired::ratios(ports, pids, load, args.pairs, args.slice, &paired::Work::reverse())?;
+        let ratios = paired::ratios(
+            ports,
+            pids,
+            load,
+            args.pairs,
+            args.slice,
+            &paired::Work::reverse(),
+        )?;
         let mut rows = vec![
             (label, ratios.throughput, ">= 0.95x"),
             (cpu_label, ratios.cpu_per_request, ""),

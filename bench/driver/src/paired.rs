@@ -27,7 +27,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::{RunRequest, check, connect, cpu_time, expected_run_answer, one_shot, read_answer, run_body};
+use crate::{
+    RunRequest, check, connect, cpu_time, expected_run_answer, one_shot, read_answer, run_body,
+};
 
 /// How the clients talk to the servers.
 #[derive(Clone, Copy)]

@@ -14,7 +14,11 @@ const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 fn base64(data: &[u8]) -> String {
     let mut out = String::new();
     for chunk in data.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             out.push(if i <= chunk.len() {
@@ -80,8 +84,16 @@ pub(crate) fn run(argv: &[String]) -> io::Result<()> {
     println!("| metric | axum/types (median of pair ratios) | quartiles | target |");
     println!("|---|---:|---|---|");
     for (label, values, target) in [
-        ("keep-alive throughput, paired", &mut ratios.throughput, ">= 0.9x"),
-        ("server CPU per request, paired", &mut ratios.cpu_per_request, ""),
+        (
+            "keep-alive throughput, paired",
+            &mut ratios.throughput,
+            ">= 0.9x",
+        ),
+        (
+            "server CPU per request, paired",
+            &mut ratios.cpu_per_request,
+            "",
+        ),
     ] {
         let middle = median(values);
         let quartile = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize];
