@@ -14,9 +14,9 @@ use tower_service::Service;
 use super::codec::form_encode;
 use super::media::MediaType;
 use super::{Method, Request, RequestError, Response};
-use crate::action::Action;
-use crate::context::Context;
-use crate::error::Error;
+// The crate's public paths only: the adapter is built on `async_fn` and
+// `Context` like any user's action, not on the `Action` trait's internals.
+use crate::{Action, Context, Error};
 
 /// The largest result OpenWhisk takes from an action: 1 MiB
 /// (`whisk.activation.payload.max`; PROTOCOL.md §4.3). A longer one is cut
@@ -165,7 +165,7 @@ where
     B: HttpBody<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
-    crate::action::async_fn(move |request: Request, ctx: Context| {
+    crate::async_fn(move |request: Request, ctx: Context| {
         let app = app.clone();
         async move { answer(app, request, ctx).await }
     })
