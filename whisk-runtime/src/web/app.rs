@@ -31,8 +31,9 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// authentication.
 ///
 /// ```
+/// # extern crate whisk_runtime as whisk;
 /// use axum::{Extension, Router, routing::get};
-/// use whisk_runtime::web::User;
+/// use whisk::web::User;
 ///
 /// async fn me(user: Option<Extension<User>>) -> String {
 ///     match user {
@@ -49,6 +50,7 @@ pub struct User(pub String);
 /// layers and fallback) or any tower `Service` of `http::Request<Body>`.
 ///
 /// ```no_run
+/// # extern crate whisk_runtime as whisk;
 /// use axum::{Router, extract::Path, routing::get};
 ///
 /// async fn hello(Path(name): Path<String>) -> String {
@@ -57,7 +59,7 @@ pub struct User(pub String);
 ///
 /// fn main() -> std::process::ExitCode {
 ///     let app = Router::new().route("/hello/{name}", get(hello));
-///     whisk_runtime::run(whisk_runtime::web::service(app))
+///     whisk::run(whisk::web::service(app))
 /// }
 /// ```
 ///
@@ -72,6 +74,7 @@ pub struct User(pub String);
 /// [`stateful`](crate::stateful) to build the app once, after `/init`:
 ///
 /// ```no_run
+/// # extern crate whisk_runtime as whisk;
 /// use axum::{Router, extract::State, routing::get};
 ///
 /// struct Db { greeting: String }
@@ -81,13 +84,13 @@ pub struct User(pub String);
 /// }
 ///
 /// fn main() -> std::process::ExitCode {
-///     whisk_runtime::run(whisk_runtime::stateful(setup, |db: whisk_runtime::State<Db>| {
+///     whisk::run(whisk::stateful(setup, |db: whisk::State<Db>| {
 ///         let app = Router::new()
-///             .route("/", get(|State(db): State<whisk_runtime::State<Db>>| async move {
+///             .route("/", get(|State(db): State<whisk::State<Db>>| async move {
 ///                 db.greeting.clone()
 ///             }))
 ///             .with_state(db);
-///         whisk_runtime::web::service(app)
+///         whisk::web::service(app)
 ///     }))
 /// }
 /// ```
