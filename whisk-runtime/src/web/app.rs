@@ -373,3 +373,61 @@ fn to_result(parts: http::response::Parts, body: Vec<u8>) -> Result<Box<RawValue
     }
     Ok(result)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+    use std::pin::Pin;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::Poll;
+
+    use hyper::body::Frame;
+
+    use super::*;
+
+    /// A body without a known length that never ends, counting its frames.
+    struct Endless(Arc<AtomicUsize>);
+
+    impl HttpBody for Endless {
+        type Data = Bytes;
+        type Error = Infallible;
+        fn poll_frame(
+            self: Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+            self.0.fetch_add(1, Ordering::Relaxed);
+            Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(&[b'x'; 4096])))))
+        }
+    }
+
+    #[test]
+    fn an_endless_body_is_refused_once_past_the_limit() {
+        let frames = Arc::new(AtomicUsize::new(0));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let error = runtime
+            .block_on(read_body(Endless(Arc::clone(&frames))))
+            .unwrap_err();
+        assert_eq!(
+            error.value()["body"],
+            "The app's response is too large for OpenWhisk: its body is more than 1048576 \
+             bytes, and an action's result may be at most 1048576 bytes (1 MiB)."
+        );
+        assert_eq!(error.value()["statusCode"], 502);
+        // Read up to the limit and one frame more, no further.
+        assert_eq!(frames.load(Ordering::Relaxed), RESULT_LIMIT / 4096 + 1);
+    }
+
+    #[test]
+    fn a_status_above_599_is_a_502() {
+        let (mut parts, ()) = http::Response::new(()).into_parts();
+        parts.status = http::StatusCode::from_u16(700).unwrap();
+        let error = to_result(parts, Vec::new()).unwrap_err();
+        assert_eq!(
+            error.value()["body"],
+            "The app answered with status 700, which OpenWhisk cannot send."
+        );
+    }
+}
