@@ -43,6 +43,48 @@
 //! Renamed to anything else, the attribute needs to be told:
 //! `#[my_whisk::action(crate = "my_whisk")]`. An async action runs on
 //! whisk's tokio runtime; add `tokio` yourself only to call its APIs.
+//!
+//! ## Web actions as axum apps
+//!
+//! [`web::service`] serves an axum `Router` (any tower `Service`) as a web
+//! action, in every mode, with the activation's [`Context`] as a request
+//! extension. Create the action with `--web raw`.
+//!
+//! ```no_run
+//! use axum::{Extension, Json, Router, extract::Path, routing::get};
+//! use serde_json::{Value, json};
+//!
+//! async fn item(Path(id): Path<u32>, Extension(ctx): Extension<whisk::Context>) -> Json<Value> {
+//!     Json(json!({"id": id, "activation": ctx.activation_id()}))
+//! }
+//!
+//! fn main() -> std::process::ExitCode {
+//!     whisk::run(whisk::web::service(Router::new().route("/items/{id}", get(item))))
+//! }
+//! ```
+//!
+//! With state built once after `/init`:
+//!
+//! ```no_run
+//! use axum::{Router, extract::State, routing::get};
+//!
+//! struct Config { greeting: String }
+//!
+//! fn setup() -> Result<Config, std::env::VarError> {
+//!     Ok(Config { greeting: std::env::var("GREETING")? })
+//! }
+//!
+//! fn main() -> std::process::ExitCode {
+//!     whisk::run(whisk::stateful(setup, |config: whisk::State<Config>| {
+//!         let app = Router::new()
+//!             .route("/", get(|State(c): State<whisk::State<Config>>| async move {
+//!                 c.greeting.clone()
+//!             }))
+//!             .with_state(config);
+//!         whisk::web::service(app)
+//!     }))
+//! }
+//! ```
 
 #![warn(missing_docs)]
 // docs.rs (nightly, `--cfg docsrs`): show the feature an item needs.

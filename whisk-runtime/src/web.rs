@@ -1,4 +1,5 @@
-//! Web actions: typed HTTP [`Request`] and [`Response`].
+//! Web actions: typed HTTP [`Request`] and [`Response`], or a whole axum
+//! app with [`service`] (feature `axum`, on by default).
 //!
 //! A *web action* (`wsk action create NAME --web true`, or `--web raw`) is
 //! called by plain HTTP at `https://APIHOST/api/v1/web/NAMESPACE/PACKAGE/NAME`.
@@ -55,12 +56,16 @@
 //! (`Err("...")`) is not an object, and the controller answers it with a
 //! generic `400 Response is not valid 'message/http'.`
 
+#[cfg(feature = "axum")]
+mod app;
 mod codec;
 mod media;
 mod method;
 mod request;
 mod response;
 
+#[cfg(feature = "axum")]
+pub use app::{User, service};
 pub use method::Method;
 pub use request::{Request, RequestError};
 pub use response::{Response, error};

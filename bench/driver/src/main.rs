@@ -9,7 +9,11 @@
 //!             [--whisk-static PATH --baseline-static PATH] [--whisk-pool PATH]
 //!             [--binary-kind TEXT] [--static-kind TEXT] [--out FILE]
 //!             [--pairs 100] [--slice-ms 250]
+//! whisk-bench web AXUM TYPES [PAIRS=100] [SLICE_MS=250]
 //! ```
+//!
+//! `web`: the reverse action as a raw web action, an axum app against the
+//! `whisk::web` types, paired under keep-alive load (`web.rs`; `bench/web.sh`).
 //!
 //! `--binary-kind` and `--static-kind` only label the two size rows: how the
 //! benchmarked binaries and the static ones were built.
@@ -36,6 +40,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 mod paired;
+mod web;
 
 const LOOPBACK: Ipv4Addr = Ipv4Addr::LOCALHOST;
 /// Keep-alive connections in the throughput test.
@@ -160,13 +165,18 @@ fn parse_args() -> Args {
 fn run_body() -> Vec<u8> {
     // What the invoker sends: `value` plus the activation metadata.
     let payload = PAYLOAD.replace('"', "\\\"");
+    run_body_with(&format!(r#"{{"payload":"{payload}"}}"#))
+}
+
+/// A `/run` body of `value` (JSON text) and the activation metadata.
+fn run_body_with(value: &str) -> Vec<u8> {
     format!(
         concat!(
-            r#"{{"value":{{"payload":"{}"}},"namespace":"guest","action_name":"/guest/reverse","#,
+            r#"{{"value":{},"namespace":"guest","action_name":"/guest/reverse","#,
             r#""action_version":"0.0.1","activation_id":"{}","transaction_id":"{}","#,
             r#""deadline":"{}"}}"#
         ),
-        payload,
+        value,
         RunRequest::ACTIVATION_ID,
         RunRequest::TRANSACTION_ID,
         RunRequest::DEADLINE
@@ -192,7 +202,13 @@ impl RunRequest {
 
     /// `client` tells clients apart, so that no two send the same id.
     fn new(port: u16, client: u64) -> Self {
-        let bytes = request_bytes("/run", port, &run_body());
+        RunRequest::with_body(port, client, &run_body())
+    }
+
+    /// [`RunRequest::new`] with another `/run` body, which carries the
+    /// same three metadata values.
+    fn with_body(port: u16, client: u64, body: &[u8]) -> Self {
+        let bytes = request_bytes("/run", port, body);
         let find = |value: &str| {
             bytes
                 .windows(value.len())
@@ -738,7 +754,14 @@ fn paired_table(args: &Args) -> io::Result<String> {
         ];
         let ports = servers.each_ref().map(|server| server.port);
         let pids = servers.each_ref().map(|server| server.child.id());
-        let ratios = paired::ratios(ports, pids, load, args.pairs, args.slice)?;
+        let ratios = paired::ratios(
+            ports,
+            pids,
+            load,
+            args.pairs,
+            args.slice,
+            &paired::Work::reverse(),
+        )?;
         let mut rows = vec![
             (label, ratios.throughput, ">= 0.95x"),
             (cpu_label, ratios.cpu_per_request, ""),
@@ -929,6 +952,13 @@ fn main() {
         };
         if let Err(e) = client(port, n.min(1_000_000), new_connections) {
             eprintln!("whisk-bench: client failed: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
+    if argv.get(1).map(String::as_str) == Some("web") {
+        if let Err(e) = web::run(&argv[2..]) {
+            eprintln!("whisk-bench: web failed: {e}");
             std::process::exit(1);
         }
         return;

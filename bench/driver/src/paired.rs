@@ -27,7 +27,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::{RunRequest, check, connect, cpu_time, expected_run_answer, one_shot, read_answer};
+use crate::{
+    RunRequest, check, connect, cpu_time, expected_run_answer, one_shot, read_answer, run_body,
+};
 
 /// How the clients talk to the servers.
 #[derive(Clone, Copy)]
@@ -41,6 +43,24 @@ pub(crate) enum Load {
 /// Which server slice `s` loads: 0 or 1, in the order A B, B A, A B, ...
 fn target(s: usize) -> usize {
     (s % 2) ^ ((s / 2) % 2)
+}
+
+/// What each request sends, and each server's exact answer to it.
+pub(crate) struct Work {
+    /// The `/run` body (with the metadata `RunRequest` varies).
+    pub(crate) body: Vec<u8>,
+    /// Server 0's answer, server 1's answer.
+    pub(crate) expected: [Vec<u8>; 2],
+}
+
+impl Work {
+    /// The reverse action's activation, answered alike by both servers.
+    pub(crate) fn reverse() -> Self {
+        Work {
+            body: run_body(),
+            expected: [expected_run_answer(), expected_run_answer()],
+        }
+    }
 }
 
 /// One ratio server 0 / server 1 per counted pair.
@@ -76,7 +96,9 @@ pub(crate) fn ratios(
     load: Load,
     pairs: usize,
     slice: Duration,
+    work: &Work,
 ) -> io::Result<Ratios> {
+    let work = Arc::new((work.body.clone(), work.expected.clone()));
     let slices = 2 * (pairs + 1);
     let current = Arc::new(AtomicUsize::new(0));
     let counts: Arc<Vec<AtomicU64>> = Arc::new((0..slices).map(|_| AtomicU64::new(0)).collect());
@@ -87,10 +109,11 @@ pub(crate) fn ratios(
     let workers: Vec<_> = (0..clients)
         .map(|client| {
             let (current, counts) = (Arc::clone(&current), Arc::clone(&counts));
+            let work = Arc::clone(&work);
             std::thread::spawn(move || -> io::Result<SliceLatencies> {
-                let expected = expected_run_answer();
+                let (body, expected) = &*work;
                 let client = client as u64;
-                let mut requests = ports.map(|port| RunRequest::new(port, client));
+                let mut requests = ports.map(|port| RunRequest::with_body(port, client, body));
                 let mut streams: [Option<TcpStream>; 2] = [None, None];
                 let mut buf = Vec::with_capacity(1024);
                 let mut latencies: SliceLatencies = vec![Vec::new(); slices];
@@ -112,7 +135,7 @@ pub(crate) fn ratios(
                         read_answer(stream, &mut buf)?
                     };
                     let latency = began.elapsed().as_nanos() as u64;
-                    check(&answer, &expected)?;
+                    check(&answer, &expected[t])?;
                     // Counted only if it ended in the slice it began in.
                     if current.load(Ordering::Relaxed) == s {
                         counts[s].fetch_add(1, Ordering::Relaxed);

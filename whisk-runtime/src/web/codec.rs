@@ -140,6 +140,27 @@ pub(crate) fn form_decode(component: &str) -> String {
     }
 }
 
+/// Encodes one component of a form-urlencoded string, as browsers and
+/// `form_urlencoded` do: ASCII letters, digits and `*-._` stay, a space is
+/// `+`, every other byte is `%XX`. [`form_decode`] undoes it.
+#[cfg(feature = "axum")]
+pub(crate) fn form_encode(component: &str, out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for &byte in component.as_bytes() {
+        match byte {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => {
+                out.push(byte as char);
+            }
+            b' ' => out.push('+'),
+            _ => {
+                out.push('%');
+                out.push(HEX[usize::from(byte >> 4)] as char);
+                out.push(HEX[usize::from(byte & 0xf)] as char);
+            }
+        }
+    }
+}
+
 /// Splits a query string into decoded `(name, value)` pairs, in order;
 /// empty segments are skipped and a segment without `=` has an empty value.
 pub(crate) fn query_pairs(query: &str) -> Vec<(String, String)> {
@@ -256,6 +277,19 @@ mod tests {
         assert_eq!(form_decode("%zz%4"), "%zz%4");
         assert_eq!(form_decode("%FF"), "\u{fffd}");
         assert_eq!(form_decode("ünï"), "ünï");
+    }
+
+    #[cfg(feature = "axum")]
+    #[test]
+    fn form_encoding_round_trips() {
+        for text in ["Jane Doe", "a+b=c&d", "café 100%", "*-._~!", ""] {
+            let mut encoded = String::new();
+            form_encode(text, &mut encoded);
+            assert_eq!(form_decode(&encoded), text, "{encoded}");
+        }
+        let mut encoded = String::new();
+        form_encode("a b&c=é", &mut encoded);
+        assert_eq!(encoded, "a+b%26c%3D%C3%A9");
     }
 
     #[test]

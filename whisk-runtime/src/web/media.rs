@@ -97,6 +97,15 @@ impl MediaType {
     }
 }
 
+impl MediaType {
+    /// `application/x-www-form-urlencoded`: a body the controller merges
+    /// into the parameters in non-raw mode.
+    #[cfg(feature = "axum")]
+    pub(crate) fn is_form(&self) -> bool {
+        self.essence == "application/x-www-form-urlencoded"
+    }
+}
+
 /// Pekko HTTP's registered media types that are not binary, sorted.
 const NON_BINARY: &[&str] = &[
     "application/atom+xml",

@@ -598,7 +598,7 @@ pub struct RequestError {
 }
 
 impl RequestError {
-    fn new(message: String) -> Self {
+    pub(crate) fn new(message: String) -> Self {
         RequestError { message }
     }
 

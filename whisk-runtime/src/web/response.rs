@@ -295,6 +295,33 @@ impl Response {
         self
     }
 
+    /// A response of raw parts, as an HTTP app produced them (the
+    /// [`service`](super::service) adapter): the same wire encoding as the
+    /// builders, so that one rule decides text or base64 for both.
+    ///
+    /// `headers` are the headers other than `content-type`; without a
+    /// content type a non-empty body is sent as `application/octet-stream`
+    /// (the controller would otherwise take it for `text/html`).
+    #[cfg(feature = "axum")]
+    pub(crate) fn from_parts(
+        status: u16,
+        headers: Vec<(String, String)>,
+        content_type: Option<String>,
+        body: Vec<u8>,
+    ) -> Self {
+        let content_type = content_type
+            .or_else(|| (!body.is_empty()).then(|| "application/octet-stream".to_owned()));
+        Response {
+            status,
+            headers,
+            content_type: content_type.map(|value| ContentType {
+                value,
+                explicit: true,
+            }),
+            body: Body::Bytes(body),
+        }
+    }
+
     /// The status code.
     ///
     /// ```
