@@ -12,9 +12,10 @@
 //! assert on.
 //!
 //! Actions invoked by name behave by their last name segment:
-//! - `fail`: an application error whose `error` is the parameters;
+//! - `fail`, or any action given `{"item": {"fail": true}}`: an application
+//!   error whose `error` is the parameters;
 //! - `slow`: still running after the blocking wait (202);
-//! - `sleep`: answers after `params.ms` milliseconds;
+//! - `sleep`: answers after `params.ms` (or `params.item.ms`) milliseconds;
 //! - `drop`: reads the request and closes the connection without answering;
 //! - `missing`: 404;
 //! - anything else: success with `{"action": "/ns/pkg/name", "params": ...}`.
@@ -69,6 +70,8 @@ struct State {
     activations: BTreeMap<String, Value>,
     /// The next n requests are answered with this status.
     fail_next: Vec<u16>,
+    in_flight: usize,
+    max_in_flight: usize,
 }
 
 pub struct Double {
@@ -149,6 +152,11 @@ impl Double {
         self.state.lock().unwrap().requests.clone()
     }
 
+    /// The most requests that were being answered at once.
+    pub fn max_in_flight(&self) -> usize {
+        self.state.lock().unwrap().max_in_flight
+    }
+
     /// The next `n` requests get `status` (with an error body).
     pub fn fail_next(&self, n: usize, status: u16) {
         self.state.lock().unwrap().fail_next = vec![status; n];
@@ -172,8 +180,15 @@ fn connection(stream: Box<dyn Stream>, state: &Arc<Mutex<State>>) {
         let Some(request) = read_request(&mut reader) else {
             return;
         };
-        state.lock().unwrap().requests.push(request.clone());
-        let Some(answer) = respond(&request, state) else {
+        {
+            let mut s = state.lock().unwrap();
+            s.requests.push(request.clone());
+            s.in_flight += 1;
+            s.max_in_flight = s.max_in_flight.max(s.in_flight);
+        }
+        let answer = respond(&request, state);
+        state.lock().unwrap().in_flight -= 1;
+        let Some(answer) = answer else {
             // `drop`: close without an answer.
             let _ = reader.get_mut().flush();
             return;
@@ -476,13 +491,16 @@ fn invoke(
         "missing" => return error(404, "The requested resource does not exist."),
         "drop" => return None,
         "sleep" => {
-            let ms = params["ms"].as_u64().unwrap_or(0);
+            let ms = params["ms"]
+                .as_u64()
+                .or(params.pointer("/item/ms").and_then(Value::as_u64))
+                .unwrap_or(0);
             std::thread::sleep(Duration::from_millis(ms));
         }
         _ => {}
     }
     let id = activation_id();
-    let (result, status) = if last == "fail" {
+    let (result, status) = if last == "fail" || params.pointer("/item/fail") == Some(&json!(true)) {
         (json!({"error": params}), "application error")
     } else {
         (json!({"action": full, "params": params}), "success")
