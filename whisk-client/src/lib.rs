@@ -62,10 +62,11 @@
 //!     `CC_aarch64_unknown_linux_musl=clang`,
 //!     `CFLAGS_aarch64_unknown_linux_musl=--target=aarch64-linux-musl` and
 //!     `AR_aarch64_unknown_linux_musl=llvm-ar` (or a musl cross gcc).
-//! - `rustcrypto` (the facade's `client-rustcrypto`, with `ring` off): the
-//!   pure-Rust RustCrypto provider (`rustls-rustcrypto`, an alpha that has
-//!   not been audited). Both musl targets then build with nothing but
-//!   `rustup target add` and rust-lld.
+//! - `rustcrypto` (the facade's `client-rustcrypto`): the pure-Rust
+//!   RustCrypto provider (`rustls-rustcrypto`, an alpha that has not been
+//!   audited); it is used whenever the feature is on. With `ring` off (the
+//!   facade's `client-rustcrypto` without `client`), both musl targets build
+//!   with nothing but `rustup target add` and rust-lld.
 //!
 //! `aws-lc-rs` (rustls' own default) was left out: it needs cmake and a C
 //! compiler for every target. The README has the measured sizes.

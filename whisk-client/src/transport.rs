@@ -234,16 +234,17 @@ impl Transport {
     }
 }
 
-/// The crypto provider of the enabled feature (`ring` wins when both are).
+/// The crypto provider of the enabled feature: `rustcrypto`, the explicit
+/// choice, wins when both are on.
 fn provider() -> Arc<CryptoProvider> {
+    #[cfg(feature = "rustcrypto")]
+    let provider = rustls_rustcrypto::provider();
     // `ring`: no cmake, and a plain C compiler for cross builds (see the
     // crate docs). rustls 0.23.48 deprecates its provider for lacking
     // post-quantum key exchange, which only aws-lc-rs offers (with cmake).
-    #[cfg(feature = "ring")]
+    #[cfg(all(feature = "ring", not(feature = "rustcrypto")))]
     #[allow(deprecated)]
     let provider = rustls::crypto::ring::default_provider();
-    #[cfg(all(feature = "rustcrypto", not(feature = "ring")))]
-    let provider = rustls_rustcrypto::provider();
     Arc::new(provider)
 }
 
