@@ -29,7 +29,7 @@ const ACTIVATION_ID_HEADER: &str = "x-openwhisk-activation-id";
 /// use serde_json::{json, Value};
 ///
 /// #[whisk::action]
-/// async fn main(p: Value, ctx: whisk::Context) -> Result<Value, whisk::Error> {
+/// async fn handle(p: Value, ctx: whisk::Context) -> Result<Value, whisk::Error> {
 ///     let client = whisk::client::Client::from_context(&ctx).map_err(|e| whisk::Error::new(e.to_string()))?;
 ///     let result = client.invoke("pkg/other", json!({"from": "main"})).await
 ///         .map_err(|e| whisk::Error::new(e.to_string()))?;

@@ -14,7 +14,7 @@
 //! use whisk::client::Client;
 //!
 //! #[whisk::action]
-//! async fn main(_: Value, ctx: whisk::Context) -> Result<Value, whisk::Error> {
+//! async fn handle(_: Value, ctx: whisk::Context) -> Result<Value, whisk::Error> {
 //!     let client = Client::from_context(&ctx).map_err(|e| whisk::Error::new(e.to_string()))?;
 //!     let result = client
 //!         .invoke("pkg/other", json!({"n": 1}))
