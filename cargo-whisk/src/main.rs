@@ -12,8 +12,10 @@ mod deploy;
 mod image;
 mod invoke;
 mod new;
+mod oci;
 mod pack;
 mod serve;
+mod ui;
 
 /// Cargo's entry: `cargo whisk ...` arrives as `cargo-whisk whisk ...`.
 #[derive(Parser)]
