@@ -10,7 +10,7 @@
 //!
 //! ```text
 //! cargo build --release --target x86_64-unknown-linux-musl --example axum_app
-//! cargo run -p whisk-pack -- target/x86_64-unknown-linux-musl/release/examples/axum_app -o items.zip
+//! cargo whisk pack --binary target/x86_64-unknown-linux-musl/release/examples/axum_app -o items.zip
 //! wsk action create items items.zip --native --web raw
 //! wsk action get items --url
 //! # https://APIHOST/api/v1/web/guest/default/items
