@@ -7,12 +7,15 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod action;
 mod build;
 mod deploy;
 mod image;
 mod invoke;
+mod invoker;
 mod new;
 mod pack;
+mod params;
 mod serve;
 
 /// Cargo's entry: `cargo whisk ...` arrives as `cargo-whisk whisk ...`.
