@@ -41,3 +41,8 @@ pub use whisk_runtime::web;
 
 #[doc(hidden)]
 pub use whisk_runtime::__private;
+
+/// An OpenWhisk client (the `client` feature): invoke actions, fire
+/// triggers, read activations, manage actions. See [`client::Client`].
+#[cfg(feature = "client")]
+pub use whisk_client as client;
