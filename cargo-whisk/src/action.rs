@@ -5,10 +5,11 @@
 //! in its container, started here the way the invoker starts it.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use anyhow::{Context, bail};
-use serde_json::Value;
+
+use crate::build::{BuildOptions, Selection, Target, cargo, cargo_build};
 
 /// The options that pick and build the action (shared by `invoke` and `serve`).
 #[derive(clap::Args, Clone, Debug)]
@@ -18,7 +19,10 @@ pub struct ActionArgs {
     /// Path to the action's Cargo.toml.
     #[arg(long, value_name = "PATH")]
     pub manifest_path: Option<PathBuf>,
-    /// Build with the release profile.
+    /// An example of the package as the action, instead of a binary.
+    #[arg(long, value_name = "NAME", conflicts_with = "name")]
+    pub example: Option<String>,
+    /// Build with the release profile (default: dev, for fast rebuilds).
     #[arg(long)]
     pub release: bool,
 }
@@ -48,7 +52,7 @@ pub fn package_dir(args: &ActionArgs) -> anyhow::Result<PathBuf> {
 
 /// The Cargo.toml cargo would use here (`cargo locate-project`).
 fn locate_manifest() -> anyhow::Result<PathBuf> {
-    let out = Command::new(cargo())
+    let out = cargo()
         .args(["locate-project", "--message-format", "plain"])
         .stderr(Stdio::inherit())
         .output()
@@ -59,71 +63,29 @@ fn locate_manifest() -> anyhow::Result<PathBuf> {
     Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
 }
 
-fn cargo() -> std::ffi::OsString {
-    std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
-}
-
-/// Builds the action for the host with `cargo build`; cargo's progress and
-/// diagnostics go to stderr as usual. A compile error is an `Err` whose
-/// message says so (the diagnostics were already printed).
+/// Builds the action for the host through the shared [`cargo_build`]
+/// (cargo's progress and diagnostics go to stderr as usual). A compile
+/// error is an `Err` saying so (the diagnostics were already printed).
 pub fn build(args: &ActionArgs) -> anyhow::Result<Built> {
-    let mut command = Command::new(cargo());
-    command.args(["build", "--message-format=json-render-diagnostics"]);
+    let mut cargo_args = Vec::new();
     if let Some(path) = &args.manifest_path {
-        command.arg("--manifest-path").arg(path);
+        cargo_args.push("--manifest-path".into());
+        cargo_args.push(path.into());
     }
-    if let Some(name) = &args.name {
-        command.args(["--bin", name]);
-    }
-    if args.release {
-        command.arg("--release");
-    }
-    command.stdout(Stdio::piped()).stderr(Stdio::inherit());
-    let out = command
-        .output()
-        .context("running `cargo build` (is cargo on PATH?)")?;
-    let mut bins = Vec::new();
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
-        let Ok(message) = serde_json::from_str::<Value>(line) else {
-            continue;
-        };
-        if message["reason"] != "compiler-artifact" {
-            continue;
-        }
-        let is_bin = message["target"]["kind"]
-            .as_array()
-            .is_some_and(|kinds| kinds.iter().any(|k| k == "bin"));
-        if let (true, Some(exe)) = (is_bin, message["executable"].as_str()) {
-            let name = message["target"]["name"].as_str().unwrap_or_default();
-            bins.push(Built {
-                name: name.to_owned(),
-                exe: PathBuf::from(exe),
-            });
-        }
-    }
-    if !out.status.success() {
-        bail!("the action did not compile (cargo's messages are above)");
-    }
-    pick(bins, args.name.as_deref())
-}
-
-fn pick(mut bins: Vec<Built>, wanted: Option<&str>) -> anyhow::Result<Built> {
-    if let Some(name) = wanted {
-        return bins
-            .into_iter()
-            .find(|b| b.name == name)
-            .with_context(|| format!("cargo built no binary named `{name}`"));
-    }
-    match bins.len() {
-        0 => bail!("the package has no binary target: an action is a `[[bin]]` (src/main.rs)"),
-        1 => Ok(bins.remove(0)),
-        _ => {
-            let names: Vec<_> = bins.iter().map(|b| b.name.as_str()).collect();
-            bail!(
-                "the package has several binaries ({}): name the action, e.g. `cargo whisk invoke {}`",
-                names.join(", "),
-                names[0]
-            )
-        }
-    }
+    let options = BuildOptions {
+        dir: None,
+        target: Target::Host,
+        selection: match (&args.name, &args.example) {
+            (Some(name), _) => Selection::Bin(name.clone()),
+            (None, Some(example)) => Selection::Example(example.clone()),
+            (None, None) => Selection::Default,
+        },
+        profile: if args.release { "release" } else { "dev" }.into(),
+        cargo_args,
+    };
+    let artifact = cargo_build(&options)?;
+    Ok(Built {
+        name: artifact.name,
+        exe: artifact.path,
+    })
 }

@@ -164,8 +164,6 @@ pub struct Activation {
     pub init_time: Option<u64>,
     /// Whether the time limit was hit.
     pub timeout: bool,
-    /// The HTTP status the container answered `/run` with (for display).
-    pub container_status: Option<u16>,
 }
 
 /// The record as `wsk activation get` prints it (field order of the CLI's
@@ -267,11 +265,6 @@ impl Invoker {
         self.settings.exe = exe;
     }
 
-    /// Whether a warm container is up.
-    pub fn is_warm(&self) -> bool {
-        self.container.is_some()
-    }
-
     /// Runs one activation with `params` as its `value`.
     pub fn invoke(&mut self, params: Value) -> Activation {
         let id = random_hex(16);
@@ -297,7 +290,10 @@ impl Invoker {
             let init_started = Instant::now();
             match Container::start(&self.settings) {
                 Err(e) => {
-                    failed = Some((json!({ "error": format!("The action could not be started: {e:#}") }), false));
+                    failed = Some((
+                        json!({ "error": format!("The action could not be started: {e:#}") }),
+                        false,
+                    ));
                 }
                 Ok(mut container) => {
                     let mut env = Map::new();
@@ -305,7 +301,10 @@ impl Invoker {
                         env.insert(k.clone(), Value::String(v.clone()));
                     }
                     for (k, v) in &metadata {
-                        env.insert(format!("__OW_{}", k.to_uppercase()), Value::String(v.clone()));
+                        env.insert(
+                            format!("__OW_{}", k.to_uppercase()),
+                            Value::String(v.clone()),
+                        );
                     }
                     let body = json!({"value": {
                         "name": self.settings.name,
@@ -333,7 +332,6 @@ impl Invoker {
                                 end: epoch_millis(end),
                                 init_time,
                                 timeout: timed_out,
-                                container_status: None,
                             };
                         }
                     }
@@ -350,7 +348,6 @@ impl Invoker {
                 end: epoch_millis(SystemTime::now()),
                 init_time,
                 timeout: timed_out,
-                container_status: None,
             };
         }
 
@@ -368,10 +365,6 @@ impl Invoker {
         let run_started = Instant::now();
         let answer = container.run(&Value::Object(body), timeout);
         let elapsed = run_started.elapsed();
-        let container_status = match &answer {
-            Exchange::Answer { status, .. } => Some(*status),
-            _ => None,
-        };
         let (status, result, timed_out) = run_verdict(answer, elapsed, timeout);
         let logs = container.collect_logs(status != Status::DeveloperError);
         if status == Status::DeveloperError || container.log_failure {
@@ -387,7 +380,6 @@ impl Invoker {
             end: epoch_millis(SystemTime::now()),
             init_time,
             timeout: timed_out,
-            container_status,
         }
     }
 }
@@ -409,7 +401,11 @@ pub enum Exchange {
 }
 
 /// `processInitResponseContent`, and the init timeout.
-fn init_verdict(answer: Exchange, elapsed: Duration, timeout: Duration) -> Result<(), (Value, bool)> {
+fn init_verdict(
+    answer: Exchange,
+    elapsed: Duration,
+    timeout: Duration,
+) -> Result<(), (Value, bool)> {
     if elapsed >= timeout || matches!(answer, Exchange::TimedOut) {
         let message = format!(
             "The action exceeded its time limits of {} milliseconds during initialization.",
@@ -438,7 +434,11 @@ fn init_verdict(answer: Exchange, elapsed: Duration, timeout: Duration) -> Resul
 }
 
 /// `processRunResponseContent`, and the run timeout: (status, result, timed out).
-pub fn run_verdict(answer: Exchange, elapsed: Duration, timeout: Duration) -> (Status, Value, bool) {
+pub fn run_verdict(
+    answer: Exchange,
+    elapsed: Duration,
+    timeout: Duration,
+) -> (Status, Value, bool) {
     if elapsed >= timeout || matches!(answer, Exchange::TimedOut) {
         let message = format!(
             "The action exceeded its time limits of {} milliseconds.",
@@ -598,14 +598,16 @@ impl LogStore {
                 break (end, false);
             }
             let quiet_for = state.last_arrival.map_or(waited.elapsed(), |t| t.elapsed());
-            let idle = if wait { LOG_IDLE } else { Duration::from_millis(50) };
+            let idle = if wait {
+                LOG_IDLE
+            } else {
+                Duration::from_millis(50)
+            };
             let since_wait = waited.elapsed();
             if quiet_for >= idle && since_wait >= idle.min(Duration::from_millis(50)) {
                 break (state.lines.len(), wait);
             }
-            let (next, _) = cvar
-                .wait_timeout(state, Duration::from_millis(20))
-                .unwrap();
+            let (next, _) = cvar.wait_timeout(state, Duration::from_millis(20)).unwrap();
             state = next;
         };
         let lines = state.lines[offset.min(end)..end]
@@ -711,9 +713,9 @@ impl Container {
                 if settings.concurrent {
                     command.env("__OW_ALLOW_CONCURRENT", "true");
                 }
-                let mut child = command.spawn().map_err(|e| {
-                    anyhow::anyhow!("cannot start {}: {e}", settings.exe.display())
-                })?;
+                let mut child = command
+                    .spawn()
+                    .map_err(|e| anyhow::anyhow!("cannot start {}: {e}", settings.exe.display()))?;
                 let started = Instant::now();
                 let port = loop {
                     if let Ok(text) = std::fs::read_to_string(&port_file)
@@ -1110,8 +1112,7 @@ impl Skeleton {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let not_a_dictionary =
-            json!({"error": "The action did not return a dictionary or array."});
+        let not_a_dictionary = json!({"error": "The action did not return a dictionary or array."});
         let mut child = match command.spawn() {
             Ok(child) => child,
             Err(e) => {
@@ -1282,7 +1283,10 @@ mod tests {
     #[test]
     fn python_dumps_matches_json_dumps() {
         let v = json!({"a": [1, "é"], "b": {"c": null}});
-        assert_eq!(python_dumps(&v), r#"{"a": [1, "\u00e9"], "b": {"c": null}}"#);
+        assert_eq!(
+            python_dumps(&v),
+            r#"{"a": [1, "\u00e9"], "b": {"c": null}}"#
+        );
         assert_eq!(python_dumps(&json!("😀")), r#""\ud83d\ude00""#);
     }
 

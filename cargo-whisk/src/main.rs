@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 mod action;
 mod build;
 mod deploy;
+mod gateway;
 mod image;
 mod invoke;
 mod invoker;

@@ -37,10 +37,7 @@ pub fn from_file(path: &Path) -> anyhow::Result<Map<String, Value>> {
         .with_context(|| format!("reading the parameter file {}", path.display()))?;
     match serde_json::from_str::<Value>(&text) {
         Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => bail!(
-            "the parameter file {} is not a JSON object",
-            path.display()
-        ),
+        Ok(_) => bail!("the parameter file {} is not a JSON object", path.display()),
         Err(e) => bail!(
             "the parameter file {} is not valid JSON: {e}",
             path.display()

@@ -50,7 +50,10 @@ fn annotation<'a>(record: &'a Value, key: &str) -> Option<&'a Value> {
 fn split_log(line: &str) -> (&str, &str, &str) {
     assert!(line.len() > 31 && line.as_bytes()[30] == b' ', "{line:?}");
     let time = line[..30].trim_end();
-    assert!(time.ends_with('Z') && time.len() >= 20 && &time[10..11] == "T", "{line:?}");
+    assert!(
+        time.ends_with('Z') && time.len() >= 20 && &time[10..11] == "T",
+        "{line:?}"
+    );
     let (stream, text) = line[31..].split_once(": ").unwrap_or((&line[31..], ""));
     (time, stream, text)
 }
@@ -72,7 +75,10 @@ fn success_record_in_openwhisk_shape() {
     );
     let id = rec["activationId"].as_str().unwrap();
     assert_eq!(id.len(), 32);
-    assert!(id.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+    assert!(
+        id.bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    );
     assert_eq!(rec["name"], "reverse");
     assert_eq!(rec["namespace"], "guest");
     let (start, end) = (rec["start"].as_u64().unwrap(), rec["end"].as_u64().unwrap());
@@ -82,8 +88,23 @@ fn success_record_in_openwhisk_shape() {
     assert_eq!(annotation(&rec, "timeout"), Some(&json!(false)));
     assert_eq!(annotation(&rec, "path"), Some(&json!("guest/reverse")));
     assert_eq!(rec["logs"], json!([]));
-    let keys: Vec<&str> = rec.as_object().unwrap().keys().map(String::as_str).collect();
-    for key in ["activationId", "name", "namespace", "start", "end", "duration", "response", "annotations", "logs"] {
+    let keys: Vec<&str> = rec
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    for key in [
+        "activationId",
+        "name",
+        "namespace",
+        "start",
+        "end",
+        "duration",
+        "response",
+        "annotations",
+        "logs",
+    ] {
         assert!(keys.contains(&key), "{key} in {keys:?}");
     }
 }
@@ -116,7 +137,10 @@ fn a_panic_is_a_developer_error() {
     let last = split_log(logs.last().unwrap().as_str().unwrap());
     assert_eq!(
         (last.1, last.2),
-        ("stderr", "The action did not initialize or run as expected. Log data might be missing.")
+        (
+            "stderr",
+            "The action did not initialize or run as expected. Log data might be missing."
+        )
     );
 }
 
@@ -148,7 +172,19 @@ fn a_non_object_result_is_a_developer_error() {
 #[test]
 fn a_timeout_is_a_developer_error_with_the_annotation() {
     for mode in ["http", "actionloop", "exec"] {
-        let (rec, out) = record(&["kinds", "-p", "kind", "sleep", "-p", "ms", "3000", "--timeout", "0.5", "--mode", mode]);
+        let (rec, out) = record(&[
+            "kinds",
+            "-p",
+            "kind",
+            "sleep",
+            "-p",
+            "ms",
+            "3000",
+            "--timeout",
+            "0.5",
+            "--mode",
+            mode,
+        ]);
         assert_eq!(
             rec["response"],
             json!({"status": "action developer error", "statusCode": 2, "success": false,
@@ -180,10 +216,22 @@ fn logs_are_split_at_the_sentinels_exactly() {
                 (stream.to_owned(), text.to_owned())
             })
             .collect();
-        let mut stdout: Vec<_> = parts.iter().filter(|p| p.0 == "stdout").map(|p| p.1.as_str()).collect();
-        let stderr: Vec<_> = parts.iter().filter(|p| p.0 == "stderr").map(|p| p.1.as_str()).collect();
+        let mut stdout: Vec<_> = parts
+            .iter()
+            .filter(|p| p.0 == "stdout")
+            .map(|p| p.1.as_str())
+            .collect();
+        let stderr: Vec<_> = parts
+            .iter()
+            .filter(|p| p.0 == "stderr")
+            .map(|p| p.1.as_str())
+            .collect();
         // Trimmed as OpenWhisk's LogLine does; no sentinel; nothing else.
-        assert_eq!(stdout, ["first line on stdout", "second line on stdout, indented"], "{mode}: {logs:?}");
+        assert_eq!(
+            stdout,
+            ["first line on stdout", "second line on stdout, indented"],
+            "{mode}: {logs:?}"
+        );
         assert_eq!(stderr, ["a line on stderr"], "{mode}: {logs:?}");
         assert_eq!(logs.len(), 3, "{mode}: {logs:?}");
         stdout.clear();
@@ -193,8 +241,29 @@ fn logs_are_split_at_the_sentinels_exactly() {
 #[test]
 fn params_are_typed_as_wsk_types_them() {
     let out = invoke(&[
-        "kinds", "--result", "-p", "n", "3", "-p", "ok", "true", "-p", "name", "Jane", "-p", "list", "[1,2]",
-        "-p", "quoted", "\"3\"", "-p", "obj", "{\"a\":null}", "-p", "words", "3 apples",
+        "kinds",
+        "--result",
+        "-p",
+        "n",
+        "3",
+        "-p",
+        "ok",
+        "true",
+        "-p",
+        "name",
+        "Jane",
+        "-p",
+        "list",
+        "[1,2]",
+        "-p",
+        "quoted",
+        "\"3\"",
+        "-p",
+        "obj",
+        "{\"a\":null}",
+        "-p",
+        "words",
+        "3 apples",
     ]);
     let result: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
@@ -213,8 +282,24 @@ fn a_warm_container_is_reused_across_param_sets_and_repeats() {
     for mode in ["http", "actionloop"] {
         let out = run_in(
             &dir,
-            &["invoke", "kinds", "-P", a.to_str().unwrap(), "-P", b.to_str().unwrap(), "--repeat", "2",
-              "--init-env", "GREETING=hi there", "-p", "x", "1", "--activation", "--mode", mode],
+            &[
+                "invoke",
+                "kinds",
+                "-P",
+                a.to_str().unwrap(),
+                "-P",
+                b.to_str().unwrap(),
+                "--repeat",
+                "2",
+                "--init-env",
+                "GREETING=hi there",
+                "-p",
+                "x",
+                "1",
+                "--activation",
+                "--mode",
+                mode,
+            ],
         );
         let recs = records(&out);
         assert_eq!(recs.len(), 4, "{mode}: {}", text(&out.stderr));
@@ -226,19 +311,35 @@ fn a_warm_container_is_reused_across_param_sets_and_repeats() {
         let pids: Vec<&Value> = results.iter().map(|r| &r["pid"]).collect();
         assert!(pids.iter().all(|p| *p == pids[0]), "{mode}: {pids:?}");
         let counts: Vec<&Value> = results.iter().map(|r| &r["count"]).collect();
-        assert_eq!(counts, [&json!(1), &json!(2), &json!(3), &json!(4)], "{mode}");
+        assert_eq!(
+            counts,
+            [&json!(1), &json!(2), &json!(3), &json!(4)],
+            "{mode}"
+        );
         // The init env is exported; the activation id of each run is its own.
-        assert!(results.iter().all(|r| r["env_greeting"] == "hi there"), "{mode}: {results:?}");
+        assert!(
+            results.iter().all(|r| r["env_greeting"] == "hi there"),
+            "{mode}: {results:?}"
+        );
         for (rec, result) in recs.iter().zip(&results) {
             assert_eq!(result["activation_id"], rec["activationId"], "{mode}");
             assert_eq!(result["action_name"], "/guest/kinds");
         }
         // initTime only on the cold start.
         assert!(annotation(&recs[0], "initTime").is_some());
-        assert!(recs[1..].iter().all(|r| annotation(r, "initTime").is_none()));
+        assert!(
+            recs[1..]
+                .iter()
+                .all(|r| annotation(r, "initTime").is_none())
+        );
     }
     // The dockerskeleton runs a new process per activation.
-    let out = run_in(&dir, &["invoke", "kinds", "--repeat", "2", "--result", "--mode", "exec"]);
+    let out = run_in(
+        &dir,
+        &[
+            "invoke", "kinds", "--repeat", "2", "--result", "--mode", "exec",
+        ],
+    );
     let results: Vec<Value> = serde_json::Deserializer::from_slice(&out.stdout)
         .into_iter::<Value>()
         .map(Result::unwrap)
@@ -257,14 +358,26 @@ fn a_developer_error_replaces_the_container() {
     std::fs::write(&echo, r#"{"kind": "echo"}"#).unwrap();
     let out = run_in(
         &dir,
-        &["invoke", "kinds", "-P", echo.to_str().unwrap(), "-P", panics.to_str().unwrap(),
-          "-P", echo.to_str().unwrap(), "--activation"],
+        &[
+            "invoke",
+            "kinds",
+            "-P",
+            echo.to_str().unwrap(),
+            "-P",
+            panics.to_str().unwrap(),
+            "-P",
+            echo.to_str().unwrap(),
+            "--activation",
+        ],
     );
     let recs = records(&out);
     assert_eq!(recs.len(), 3);
     let first = &recs[0]["response"]["result"];
     let third = &recs[2]["response"]["result"];
-    assert_ne!(first["pid"], third["pid"], "a new container after the panic");
+    assert_ne!(
+        first["pid"], third["pid"],
+        "a new container after the panic"
+    );
     assert_eq!(third["count"], 1);
     assert!(annotation(&recs[2], "initTime").is_some());
     assert_eq!(out.status.code(), Some(2));
