@@ -18,6 +18,7 @@ mod new;
 mod pack;
 mod params;
 mod serve;
+mod wskprops;
 
 /// Cargo's entry: `cargo whisk ...` arrives as `cargo-whisk whisk ...`.
 #[derive(Parser)]
