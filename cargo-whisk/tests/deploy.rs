@@ -333,3 +333,38 @@ fn missing_configuration_names_the_commands_that_set_it() {
     );
     assert!(!stderr.contains("--apihost https"), "{stderr}");
 }
+
+#[test]
+fn deploy_the_native_zip() {
+    let (port, controller) = controller();
+    let dir = tmp("deploy-zip");
+    let file = props(
+        &dir,
+        &format!("APIHOST=http://127.0.0.1:{port}\nAUTH={AUTH}\nNAMESPACE=guest\n"),
+    );
+    let out = deploy(
+        &file,
+        &["reverse", "--zip", "--bin", "reverse", "--web", "true"],
+    );
+    let got = controller.join().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let exec = &got.body["exec"];
+    assert_eq!(exec["kind"], "blackbox");
+    assert_eq!(exec["image"], "openwhisk/dockerskeleton");
+    assert_eq!(exec["binary"], true);
+    use base64::Engine;
+    let zip = base64::engine::general_purpose::STANDARD
+        .decode(exec["code"].as_str().unwrap())
+        .unwrap();
+    // One entry, `exec`: the local file header's name.
+    assert_eq!(&zip[..4], b"PK\x03\x04");
+    let name_len = u16::from_le_bytes([zip[26], zip[27]]) as usize;
+    assert_eq!(&zip[30..30 + name_len], b"exec");
+    assert!(
+        text(&out.stdout).ends_with(
+            "web: http://127.0.0.1:{port}/api/v1/web/guest/default/reverse\n"
+                .replace("{port}", &port.to_string())
+                .as_str()
+        )
+    );
+}

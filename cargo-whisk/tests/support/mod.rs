@@ -33,7 +33,9 @@ pub fn fixture_crate(name: &str, bins: &[(&str, String)]) -> PathBuf {
     let manifest = format!(
         "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\npublish = false\n\n\
          [dependencies]\nwhisk = {{ package = \"whisk-rs\", path = {:?} }}\n\
-         serde = {{ version = \"1\", features = [\"derive\"] }}\nserde_json = \"1\"\n\n[workspace]\n",
+         serde = {{ version = \"1\", features = [\"derive\"] }}\nserde_json = \"1\"\n\n[workspace]\n\n\
+         # `deploy --zip` builds the release profile for musl: kept quick here.\n\
+         [profile.release]\nopt-level = 0\ndebug = false\n",
         repo().display().to_string()
     );
     write_if_changed(&dir.join("Cargo.toml"), &manifest);
