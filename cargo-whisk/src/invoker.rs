@@ -33,7 +33,7 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -68,7 +68,7 @@ pub enum Mode {
     Http,
     /// Behind an emulation of OpenWhisk's Go ActionLoop proxy (fd 3).
     Actionloop,
-    /// Behind an emulation of the dockerskeleton (`--native`, JSON in argv[1]).
+    /// Behind an emulation of the dockerskeleton (`--native`, JSON in `argv[1]`).
     Exec,
 }
 
@@ -668,8 +668,14 @@ fn kill(child: &mut Child) {
 
 /// A pipe as two `File`s (read end, write end), close-on-exec.
 fn pipe() -> std::io::Result<(File, File)> {
-    let (r, w) = std::io::pipe()?;
-    Ok((File::from(OwnedFd::from(r)), File::from(OwnedFd::from(w))))
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 fills the array on success; both descriptors are then ours.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: just created, owned by nothing else.
+    let (r, w) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    Ok((File::from(r), File::from(w)))
 }
 
 /// A directory removed on drop.
@@ -1152,7 +1158,7 @@ impl Skeleton {
         let search_end = o.len().saturating_sub(1);
         let last_line = match o.get(..search_end).and_then(|s| s.rfind('\n')) {
             Some(i) => {
-                let _ = self.stdout.write_all(o[..=i].as_bytes());
+                let _ = self.stdout.write_all(&o.as_bytes()[..=i]);
                 o[i + 1..].trim().to_owned()
             }
             None => o.trim().to_owned(),

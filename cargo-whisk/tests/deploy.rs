@@ -134,16 +134,29 @@ fn tmp(name: &str) -> std::path::PathBuf {
     dir
 }
 
-#[test]
-fn deploy_an_image_as_a_raw_web_action() {
+/// Deploys with `args` against a controller double configured in a
+/// properties file (`APIHOST`, `AUTH`, `NAMESPACE=guest`): the command's
+/// output, the request the controller received, and its port.
+fn deploy_to_double(dir: &str, args: &[&str]) -> (Output, Received, u16) {
     let (port, controller) = controller();
-    let dir = tmp("deploy-image");
     let file = props(
-        &dir,
+        &tmp(dir),
         &format!("APIHOST=http://127.0.0.1:{port}\nAUTH={AUTH}\nNAMESPACE=guest\n"),
     );
-    let out = deploy(
-        &file,
+    let out = deploy(&file, args);
+    let got = controller.join().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out, got, port)
+}
+
+#[test]
+fn deploy_an_image_as_a_raw_web_action() {
+    let (out, got, port) = deploy_to_double(
+        "deploy-image",
         &[
             "hello",
             "--image",
@@ -167,8 +180,6 @@ fn deploy_an_image_as_a_raw_web_action() {
             "false",
         ],
     );
-    let got = controller.join().unwrap();
-    assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(got.method, "PUT");
     assert_eq!(
         got.target,
@@ -300,7 +311,7 @@ fn dry_run_prints_the_request_and_the_wsk_command_and_sends_nothing() {
     assert!(!stdout.contains("123zO3"));
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || tx.send(listener.accept().is_ok()).unwrap());
-    assert_eq!(rx.recv().unwrap(), false, "nothing was sent");
+    assert!(!rx.recv().unwrap(), "nothing was sent");
 }
 
 #[test]
@@ -336,18 +347,10 @@ fn missing_configuration_names_the_commands_that_set_it() {
 
 #[test]
 fn deploy_the_native_zip() {
-    let (port, controller) = controller();
-    let dir = tmp("deploy-zip");
-    let file = props(
-        &dir,
-        &format!("APIHOST=http://127.0.0.1:{port}\nAUTH={AUTH}\nNAMESPACE=guest\n"),
-    );
-    let out = deploy(
-        &file,
+    let (out, got, port) = deploy_to_double(
+        "deploy-zip",
         &["reverse", "--zip", "--bin", "reverse", "--web", "true"],
     );
-    let got = controller.join().unwrap();
-    assert!(out.status.success(), "{}", text(&out.stderr));
     let exec = &got.body["exec"];
     assert_eq!(exec["kind"], "blackbox");
     assert_eq!(exec["image"], "openwhisk/dockerskeleton");
