@@ -270,7 +270,6 @@ impl Invoker {
         let id = random_hex(16);
         let transaction = random_hex(16);
         let start_time = SystemTime::now();
-        let started = Instant::now();
         let timeout = self.settings.timeout;
         let limit_ms = timeout.as_millis();
         let deadline = |now: SystemTime| (epoch_millis(now) as u128 + limit_ms).to_string();
@@ -285,16 +284,16 @@ impl Invoker {
         ];
 
         let mut init_time = None;
-        let mut failed: Option<(Value, bool)> = None;
         if self.container.is_none() {
             let init_started = Instant::now();
-            match Container::start(&self.settings) {
-                Err(e) => {
-                    failed = Some((
-                        json!({ "error": format!("The action could not be started: {e:#}") }),
-                        false,
-                    ));
-                }
+            // An init failure is a developer error; the container is
+            // destroyed, its logs up to now are kept.
+            let failure = match Container::start(&self.settings) {
+                Err(e) => Some((
+                    json!({ "error": format!("The action could not be started: {e:#}") }),
+                    false,
+                    Vec::new(),
+                )),
                 Ok(mut container) => {
                     let mut env = Map::new();
                     for (k, v) in &self.settings.init_env {
@@ -316,39 +315,28 @@ impl Invoker {
                     let elapsed = init_started.elapsed();
                     init_time = Some(elapsed.as_millis() as u64);
                     match init_verdict(answer, elapsed, timeout) {
-                        Ok(()) => self.container = Some(container),
+                        Ok(()) => {
+                            self.container = Some(container);
+                            None
+                        }
                         Err((error, timed_out)) => {
-                            // The container is destroyed; its logs up to now are kept.
-                            let logs = container.collect_logs(false);
-                            failed = Some((error, timed_out));
-                            let end = SystemTime::now();
-                            let (error, timed_out) = failed.take().unwrap();
-                            return Activation {
-                                id,
-                                status: Status::DeveloperError,
-                                result: error,
-                                logs,
-                                start: epoch_millis(start_time),
-                                end: epoch_millis(end),
-                                init_time,
-                                timeout: timed_out,
-                            };
+                            Some((error, timed_out, container.collect_logs(false)))
                         }
                     }
                 }
-            }
-        }
-        if let Some((error, timed_out)) = failed {
-            return Activation {
-                id,
-                status: Status::DeveloperError,
-                result: error,
-                logs: Vec::new(),
-                start: epoch_millis(start_time),
-                end: epoch_millis(SystemTime::now()),
-                init_time,
-                timeout: timed_out,
             };
+            if let Some((error, timed_out, logs)) = failure {
+                return Activation {
+                    id,
+                    status: Status::DeveloperError,
+                    result: error,
+                    logs,
+                    start: epoch_millis(start_time),
+                    end: epoch_millis(SystemTime::now()),
+                    init_time,
+                    timeout: timed_out,
+                };
+            }
         }
 
         let container = self.container.as_mut().expect("a container after init");
@@ -370,7 +358,6 @@ impl Invoker {
         if status == Status::DeveloperError || container.log_failure {
             self.container = None;
         }
-        let _ = started;
         Activation {
             id,
             status,
