@@ -34,7 +34,6 @@ impl Target {
     }
 
     /// The OCI architecture name of a musl target (`amd64`, `arm64`).
-    #[allow(dead_code)] // until `image` lands
     pub fn oci_arch(self) -> Option<&'static str> {
         match self {
             Target::Host => None,
@@ -265,6 +264,9 @@ pub fn cargo_build(opts: &BuildOptions) -> anyhow::Result<Artifact> {
         command.current_dir(dir);
     }
     command.arg("build");
+    if crate::ui::no_color() {
+        command.args(["--color", "never"]);
+    }
     command.args(linker_config(opts.target));
     command.args(["--message-format=json-render-diagnostics", "--profile"]);
     command.arg(&opts.profile);

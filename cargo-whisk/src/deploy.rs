@@ -130,7 +130,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             let exec = std::fs::read(&artifact.path)
                 .with_context(|| format!("reading {}", artifact.path.display()))?;
             let mut zip = std::io::Cursor::new(Vec::new());
-            whisk_pack::pack(&exec, &mut zip).context("packing the zip")?;
+            crate::pack::pack_with_exec_env(&exec, None, &mut zip).context("packing the zip")?;
             let file = artifact.path.with_extension("zip");
             std::fs::write(&file, zip.get_ref())
                 .with_context(|| format!("writing {}", file.display()))?;

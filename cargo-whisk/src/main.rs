@@ -15,9 +15,11 @@ mod image;
 mod invoke;
 mod invoker;
 mod new;
+mod oci;
 mod pack;
 mod params;
 mod serve;
+mod ui;
 mod wskprops;
 
 /// Cargo's entry: `cargo whisk ...` arrives as `cargo-whisk whisk ...`.
