@@ -356,7 +356,7 @@ impl Client {
     /// ```
     /// # async fn demo(client: whisk::client::Client) -> Result<(), whisk::client::Error> {
     /// use whisk::client::ListOptions;
-    /// for action in client.list_actions(&ListOptions { limit: Some(200), ..ListOptions::default() }).await? {
+    /// for action in client.list_actions(&ListOptions::new().limit(200)).await? {
     ///     println!("{}/{}", action.namespace, action.name);
     /// }
     /// # Ok(()) }

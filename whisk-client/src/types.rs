@@ -359,3 +359,33 @@ pub struct ListOptions {
     /// Skip this many.
     pub skip: Option<u32>,
 }
+
+impl ListOptions {
+    /// The first page of the default namespace, the controller's page size.
+    ///
+    /// ```
+    /// let options = whisk::client::ListOptions::new().limit(200).skip(200).namespace("guest");
+    /// assert_eq!(options.limit, Some(200));
+    /// ```
+    pub fn new() -> Self {
+        ListOptions::default()
+    }
+
+    /// At most `n` entries (the controller caps it at 200).
+    pub fn limit(mut self, n: u32) -> Self {
+        self.limit = Some(n);
+        self
+    }
+
+    /// Skip the first `n` entries.
+    pub fn skip(mut self, n: u32) -> Self {
+        self.skip = Some(n);
+        self
+    }
+
+    /// List another namespace than the client's default.
+    pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.namespace = Some(namespace.into());
+        self
+    }
+}
