@@ -150,7 +150,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Web::True => "true",
         Web::Raw => "raw",
     };
-    eprintln!("     Serving {name} (web: {web}, mode: {:?})", args.mode);
+    let mode = match args.mode {
+        Mode::Http => "http",
+        Mode::Actionloop => "actionloop",
+        Mode::Exec => "exec",
+    };
+    eprintln!("     Serving {name} (web: {web}, mode: {mode})");
     eprintln!(
         "         web {base}/api/v1/web/{}/default/{name}",
         args.namespace
@@ -440,12 +445,15 @@ fn watch(
         .with_context(|| format!("watching {}", root.display()))?;
     std::thread::spawn(move || {
         while let Ok(first) = rx.recv() {
-            // Debounce: an editor's save is often several events.
+            // Debounce: an editor's save is often several events (temporary
+            // files among them): name a changed file that still exists.
             std::thread::sleep(Duration::from_millis(150));
-            while rx.try_recv().is_ok() {}
-            let shown = first
+            let mut changed = vec![first];
+            changed.extend(rx.try_iter());
+            let path = changed.iter().find(|p| p.exists()).unwrap_or(&changed[0]);
+            let shown = path
                 .strip_prefix(&root)
-                .unwrap_or(&first)
+                .unwrap_or(path)
                 .display()
                 .to_string();
             eprintln!("    Changed {shown}; rebuilding");

@@ -382,3 +382,18 @@ fn a_developer_error_replaces_the_container() {
     assert!(annotation(&recs[2], "initTime").is_some());
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn a_failed_init_is_a_developer_error_with_its_init_time() {
+    // The counter example's setup runs at /init and refuses a START that is
+    // not a number: /init answers non-200, so nothing runs.
+    let (rec, out) = record(&["counter", "--init-env", "START=abc"]);
+    assert_eq!(rec["response"]["status"], "action developer error", "{rec}");
+    let error = rec["response"]["result"]["error"].as_str().unwrap();
+    assert!(error.contains("START=\"abc\" is not a number"), "{error}");
+    assert!(annotation(&rec, "initTime").unwrap().is_u64());
+    assert_eq!(out.status.code(), Some(2));
+    // With a good START the same container setup counts from it.
+    let (rec, _) = record(&["counter", "--init-env", "START=41"]);
+    assert_eq!(rec["response"]["status"], "success", "{rec}");
+}

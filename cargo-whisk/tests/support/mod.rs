@@ -254,6 +254,7 @@ pub fn actions() -> PathBuf {
         &[
             ("reverse", example("reverse.rs")),
             ("web_image", example("web_image.rs")),
+            ("counter", example("counter.rs")),
             ("kinds", fixture("kinds.rs")),
             ("echo", fixture("echo.rs")),
             ("page", fixture("page.rs")),
