@@ -182,14 +182,14 @@ pub fn report(artifact: &Artifact) {
     );
 }
 
-/// `1234567` -> `"1.2 MB (1234567 bytes)"`.
+/// `1234567` -> `"1.2 MB, 1234567 bytes"`.
 pub fn human_size(bytes: u64) -> String {
     let (value, unit) = match bytes {
         b if b >= 1_000_000 => (b as f64 / 1e6, "MB"),
         b if b >= 1_000 => (b as f64 / 1e3, "kB"),
         b => return format!("{b} bytes"),
     };
-    format!("{value:.1} {unit} ({bytes} bytes)")
+    format!("{value:.1} {unit}, {bytes} bytes")
 }
 
 /// The cargo to run: the one that ran `cargo whisk` (`$CARGO`), else `cargo`.
@@ -235,6 +235,19 @@ fn target_installed(triple: &str, dir: Option<&Path>) -> Option<bool> {
     }
     let libdir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
     Some(libdir.is_dir())
+}
+
+/// Whether cargo had a Cargo.toml to build: in the directory or above it,
+/// or named with `--manifest-path`.
+fn in_a_crate(opts: &BuildOptions) -> bool {
+    if opts.cargo_args.iter().any(|a| a == "--manifest-path") {
+        return true;
+    }
+    let dir = match &opts.dir {
+        Some(dir) => dir.clone(),
+        None => std::env::current_dir().unwrap_or_default(),
+    };
+    dir.ancestors().any(|d| d.join("Cargo.toml").is_file())
 }
 
 fn missing_target(triple: &str) -> anyhow::Error {
@@ -334,6 +347,9 @@ pub fn cargo_build(opts: &BuildOptions) -> anyhow::Result<Artifact> {
              compiler for the target, set as CC_<target> (e.g. clang --target=...-linux-musl)"
         } else if rust_errors {
             "\nhelp: fix the errors cargo reports above"
+        } else if !in_a_crate(opts) {
+            "\nhelp: run it in an action crate's directory (or give --manifest-path), \
+             or start one with: cargo whisk new NAME"
         } else {
             ""
         };

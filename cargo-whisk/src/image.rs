@@ -74,10 +74,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     });
 
     let step = ui::step("Writing", &output.display().to_string());
+    // The layout first: it refuses a directory that is not one, before
+    // anything is written.
+    layout.write_dir(&layout_dir)?;
     let tar = layout.to_tar()?;
     std::fs::write(&output, &tar)
         .with_context(|| format!("could not write {}", output.display()))?;
-    layout.write_dir(&layout_dir)?;
     step.done(format_args!(
         "{} ({}) and the OCI layout {}",
         output.display(),
@@ -97,11 +99,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     );
     let out = output.display();
     let user_image = format!("USER/{}:{}", reference.name, reference.tag);
-    eprintln!("Load it into Docker, push it, and create the action:");
-    eprintln!("  docker load -i {out}");
-    eprintln!("  docker tag {reference} {user_image} && docker push {user_image}");
-    eprintln!("Or push it with no daemon:");
-    eprintln!("  skopeo copy oci-archive:{out} docker://{user_image}");
+    if images.len() > 1 {
+        // Docker's own store keeps one architecture per name.
+        eprintln!("Push both architectures under one name with no daemon:");
+        eprintln!("  skopeo copy --all oci-archive:{out} docker://{user_image}");
+        eprintln!("Or load them into Docker ({reference}, and {reference}-arm64):");
+        eprintln!("  docker load -i {out}");
+    } else {
+        eprintln!("Load it into Docker, push it, and create the action:");
+        eprintln!("  docker load -i {out}");
+        eprintln!("  docker tag {reference} {user_image} && docker push {user_image}");
+        eprintln!("Or push it with no daemon:");
+        eprintln!("  skopeo copy oci-archive:{out} docker://{user_image}");
+    }
     eprintln!("Then:");
     eprintln!("  wsk action create {name} --docker {user_image}");
     Ok(ExitCode::SUCCESS)

@@ -122,7 +122,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ("src/main.rs", args.template.main_rs().to_owned()),
         (
             ".gitignore",
-            "/target\n/*.zip\n/*.tar\n/image/\n".to_owned(),
+            "/target\n/*.zip\n/*.tar\n/*.oci/\n".to_owned(),
         ),
         ("README.md", readme(&name, args.template)),
     ];

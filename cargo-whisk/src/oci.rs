@@ -185,13 +185,7 @@ fn oci_arch(arch: &str) -> anyhow::Result<Arch> {
 /// The layer: one regular file `FILE`, mode 0755, owned by root, at the epoch.
 fn layer_tar(binary: &[u8], file: &str) -> anyhow::Result<Vec<u8>> {
     let mut tar = tar::Builder::new(Vec::new());
-    let mut header = tar::Header::new_ustar();
-    header.set_entry_type(tar::EntryType::Regular);
-    header.set_size(binary.len() as u64);
-    header.set_mode(0o755);
-    header.set_uid(0);
-    header.set_gid(0);
-    header.set_mtime(0);
+    let mut header = fixed_header(tar::EntryType::Regular, binary.len() as u64, 0o755);
     tar.append_data(&mut header, file, binary)
         .with_context(|| format!("{file:?} cannot name a file in the image"))?;
     Ok(tar.into_inner()?)
@@ -401,6 +395,7 @@ impl Layout {
     }
 }
 
+/// A tar header owned by root, at the epoch.
 fn fixed_header(kind: tar::EntryType, size: u64, mode: u32) -> tar::Header {
     let mut header = tar::Header::new_ustar();
     header.set_entry_type(kind);

@@ -382,6 +382,25 @@ fn image_all_arch_writes_an_index() {
         docker[1]["RepoTags"],
         serde_json::json!(["me/hello:v1-arm64"])
     );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("skopeo copy --all oci-archive:"),
+        "{stderr}"
+    );
+    // skopeo copies the index with both images, digest unchanged.
+    let copy = dir.0.join("copy");
+    success(
+        Command::new("skopeo")
+            .args(["copy", "--all"])
+            .arg(format!("oci-archive:{}", tar_path.display()))
+            .arg(format!("oci:{}:v1", copy.display())),
+    );
+    let copied = json(&std::fs::read(copy.join("index.json")).unwrap());
+    assert_eq!(
+        copied["manifests"][0]["digest"],
+        digest.as_str(),
+        "{copied}"
+    );
     for arch in ["amd64", "arm64"] {
         let out = success(
             Command::new("skopeo")
