@@ -42,7 +42,8 @@ pub use whisk_runtime::web;
 #[doc(hidden)]
 pub use whisk_runtime::__private;
 
-/// An OpenWhisk client (the `client` feature): invoke actions, fire
-/// triggers, read activations, manage actions. See [`client::Client`].
-#[cfg(feature = "client")]
+/// An OpenWhisk client (the `client` feature, or `client-rustcrypto`):
+/// invoke actions, fire triggers, read activations, manage actions. See
+/// [`client::Client`].
+#[cfg(any(feature = "client", feature = "client-rustcrypto"))]
 pub use whisk_client as client;

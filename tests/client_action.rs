@@ -124,3 +124,28 @@ fn fanout_without_a_key_answers_an_error_naming_provide_api_key() {
     );
     assert!(double.requests().is_empty());
 }
+
+#[test]
+fn fanout_in_exec_mode_reads_the_dockerskeletons_ow_variables() {
+    // The dockerskeleton runs `/action/exec` with the value in argv[1] and
+    // the activation's metadata as `__OW_*` variables.
+    let double = Double::start();
+    let output = std::process::Command::new(common::example("fanout"))
+        .arg(json!({"action": "pkg/echo", "items": [true]}).to_string())
+        .env("__OW_API_HOST", &double.url)
+        .env("__OW_API_KEY", KEY)
+        .env("__OW_NAMESPACE", "ns of env")
+        .env("__OW_TRANSACTION_ID", "tid-env")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let last = stdout.lines().last().unwrap();
+    assert_eq!(
+        serde_json::from_str::<Value>(last).unwrap(),
+        json!({"results": [{"action": "/ns of env/pkg/echo", "params": {"item": true}}]})
+    );
+    let r = &double.requests()[0];
+    assert_eq!(r.path, "/api/v1/namespaces/ns%20of%20env/actions/pkg/echo");
+    assert_eq!(r.header("x-request-id"), Some("tid-env"));
+}

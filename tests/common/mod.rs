@@ -36,14 +36,19 @@ pub fn example(name: &str) -> PathBuf {
         root.join("examples").join(format!("{name}.rs")),
         root.join("tests/fixtures").join(format!("{name}.rs")),
     ];
-    let sources = ["src", "whisk-runtime/src", "whisk-macros/src"]
-        .iter()
-        .filter_map(|dir| newest_source(&root.join(dir)))
-        .chain(
-            own.into_iter()
-                .filter(|p| p.exists())
-                .map(|p| (modified(&p), p)),
-        );
+    let sources = [
+        "src",
+        "whisk-runtime/src",
+        "whisk-macros/src",
+        "whisk-client/src",
+    ]
+    .iter()
+    .filter_map(|dir| newest_source(&root.join(dir)))
+    .chain(
+        own.into_iter()
+            .filter(|p| p.exists())
+            .map(|p| (modified(&p), p)),
+    );
     for newer in sources {
         if newer.0 > built {
             panic!(

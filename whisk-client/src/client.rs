@@ -29,7 +29,7 @@ const ACTIVATION_ID_HEADER: &str = "x-openwhisk-activation-id";
 /// use serde_json::{json, Value};
 ///
 /// #[whisk::action]
-/// async fn main(p: Value, ctx: whisk::Context) -> Result<Value, whisk::Error> {
+/// async fn handle(p: Value, ctx: whisk::Context) -> Result<Value, whisk::Error> {
 ///     let client = whisk::client::Client::from_context(&ctx).map_err(|e| whisk::Error::new(e.to_string()))?;
 ///     let result = client.invoke("pkg/other", json!({"from": "main"})).await
 ///         .map_err(|e| whisk::Error::new(e.to_string()))?;
@@ -158,10 +158,8 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn invoke(&self, name: &str, params: impl Serialize) -> Result<Value, Error> {
-        let path = self.path(name, "actions")?;
-        let body = to_body(&params)?;
-        let reply = self
-            .call(Method::POST, &path, "blocking=true&result=true", Some(body))
+        let (path, reply) = self
+            .post_invoke(name, &params, "blocking=true&result=true")
             .await?;
         match reply.status {
             StatusCode::OK => self.json(&Method::POST, &path, &reply),
@@ -192,11 +190,7 @@ impl Client {
         name: &str,
         params: impl Serialize,
     ) -> Result<Activation, Error> {
-        let path = self.path(name, "actions")?;
-        let body = to_body(&params)?;
-        let reply = self
-            .call(Method::POST, &path, "blocking=true", Some(body))
-            .await?;
+        let (path, reply) = self.post_invoke(name, &params, "blocking=true").await?;
         match reply.status {
             StatusCode::OK => self.json(&Method::POST, &path, &reply),
             StatusCode::ACCEPTED => Err(self.accepted(&path, &reply)),
@@ -226,11 +220,7 @@ impl Client {
         name: &str,
         params: impl Serialize,
     ) -> Result<String, Error> {
-        let path = self.path(name, "actions")?;
-        let body = to_body(&params)?;
-        let reply = self
-            .call(Method::POST, &path, "blocking=false", Some(body))
-            .await?;
+        let (path, reply) = self.post_invoke(name, &params, "blocking=false").await?;
         match reply.status {
             StatusCode::ACCEPTED | StatusCode::OK => self.activation_id_of(&path, &reply),
             _ => Err(self.api_error(&Method::POST, &path, &reply)),
@@ -386,6 +376,19 @@ impl Client {
         let path = self.path(name, "actions")?;
         let reply = self.call(Method::DELETE, &path, "", None).await?;
         self.ok_json(&Method::DELETE, &path, &reply)
+    }
+
+    /// `POST .../actions/{name}?{query}` with `params`: the path and the reply.
+    async fn post_invoke(
+        &self,
+        name: &str,
+        params: &impl Serialize,
+        query: &str,
+    ) -> Result<(String, Reply), Error> {
+        let path = self.path(name, "actions")?;
+        let body = to_body(params)?;
+        let reply = self.call(Method::POST, &path, query, Some(body)).await?;
+        Ok((path, reply))
     }
 
     fn path(&self, name: &str, collection: &str) -> Result<String, Error> {

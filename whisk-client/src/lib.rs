@@ -14,7 +14,7 @@
 //! use whisk::client::Client;
 //!
 //! #[whisk::action]
-//! async fn main(_: Value, ctx: whisk::Context) -> Result<Value, whisk::Error> {
+//! async fn handle(_: Value, ctx: whisk::Context) -> Result<Value, whisk::Error> {
 //!     let client = Client::from_context(&ctx).map_err(|e| whisk::Error::new(e.to_string()))?;
 //!     let result = client
 //!         .invoke("pkg/other", json!({"n": 1}))
@@ -48,20 +48,28 @@
 //! Certificates are verified against the bundled Mozilla roots
 //! (webpki-roots: a `FROM scratch` image has no system store);
 //! [`Config::ignore_certs`] (or `__OW_IGNORE_CERTS=true`) accepts a
-//! self-signed controller. The crypto provider is rustls' `ring`, which
-//! compiles a little C and assembly:
-//! - `x86_64-unknown-linux-musl`: `rustup target add
-//!   x86_64-unknown-linux-musl` and the host's `cc` (gcc or clang) are enough.
-//! - `aarch64-unknown-linux-musl`: besides `rustup target add` and
-//!   `linker = "rust-lld"`, a C compiler for the target: `clang` (Debian:
-//!   `apt-get install clang`) with
-//!   `CC_aarch64_unknown_linux_musl=clang` and
-//!   `CFLAGS_aarch64_unknown_linux_musl=--target=aarch64-linux-musl`
-//!   (or a musl cross gcc as `CC_aarch64_unknown_linux_musl`).
+//! self-signed controller. The crypto provider is a feature:
 //!
-//! The pure-Rust provider `rustls-rustcrypto` would avoid the C compiler,
-//! but it is an unaudited alpha; `aws-lc-rs` needs cmake and a C compiler
-//! too. See the README for the measured sizes.
+//! - `ring` (the default; the facade's `client` feature): rustls' audited
+//!   provider. It compiles a little C and assembly, so a static build needs a
+//!   C compiler for the target:
+//!   - `x86_64-unknown-linux-musl`: `rustup target add
+//!     x86_64-unknown-linux-musl`; the host's `cc` (gcc or clang) compiles
+//!     ring's C for it. Nothing else.
+//!   - `aarch64-unknown-linux-musl`: `rustup target add
+//!     aarch64-unknown-linux-musl`, `linker = "rust-lld"`, and clang
+//!     (Debian: `apt-get install clang`) as the C compiler:
+//!     `CC_aarch64_unknown_linux_musl=clang`,
+//!     `CFLAGS_aarch64_unknown_linux_musl=--target=aarch64-linux-musl` and
+//!     `AR_aarch64_unknown_linux_musl=llvm-ar` (or a musl cross gcc).
+//! - `rustcrypto` (the facade's `client-rustcrypto`): the pure-Rust
+//!   RustCrypto provider (`rustls-rustcrypto`, an alpha that has not been
+//!   audited); it is used whenever the feature is on. With `ring` off (the
+//!   facade's `client-rustcrypto` without `client`), both musl targets build
+//!   with nothing but `rustup target add` and rust-lld.
+//!
+//! `aws-lc-rs` (rustls' own default) was left out: it needs cmake and a C
+//! compiler for every target. The README has the measured sizes.
 
 #![warn(missing_docs)]
 

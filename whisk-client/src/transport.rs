@@ -56,11 +56,7 @@ pub(crate) struct Settings<'a> {
 impl Transport {
     pub(crate) fn new(s: Settings<'_>) -> Result<Transport, Error> {
         use base64::Engine;
-        // `ring`: no cmake, and a plain C compiler for cross builds (see the
-        // crate docs). rustls 0.23.48 deprecates it for lacking post-quantum
-        // key exchange, which only aws-lc-rs offers (at the price of cmake).
-        #[allow(deprecated)]
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let provider = provider();
         let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
             .map_err(|e| Error::Config(format!("TLS: {e}")))?;
@@ -237,6 +233,25 @@ impl Transport {
             .map_err(|e| Error::Config(format!("cannot build the request URI: {e}")))
     }
 }
+
+/// The crypto provider of the enabled feature: `rustcrypto`, the explicit
+/// choice, wins when both are on.
+fn provider() -> Arc<CryptoProvider> {
+    #[cfg(feature = "rustcrypto")]
+    let provider = rustls_rustcrypto::provider();
+    // `ring`: no cmake, and a plain C compiler for cross builds (see the
+    // crate docs). rustls 0.23.48 deprecates its provider for lacking
+    // post-quantum key exchange, which only aws-lc-rs offers (with cmake).
+    #[cfg(all(feature = "ring", not(feature = "rustcrypto")))]
+    #[allow(deprecated)]
+    let provider = rustls::crypto::ring::default_provider();
+    Arc::new(provider)
+}
+
+#[cfg(not(any(feature = "ring", feature = "rustcrypto")))]
+compile_error!(
+    "whisk-client needs a TLS crypto provider: the `ring` (default) or the `rustcrypto` feature"
+);
 
 enum Failure {
     /// The TLS handshake failed (e.g. the certificate was refused).

@@ -519,6 +519,15 @@ async fn tls_with_ignore_certs_works() {
 
 // ---- retries and timeouts ----
 
+/// A client with `retries` and a first backoff of `backoff_ms`.
+fn retrying(url: impl Into<String>, retries: u32, backoff_ms: u64) -> Client {
+    let config = Config::new(url)
+        .api_key(KEY)
+        .retries(retries)
+        .backoff(Duration::from_millis(backoff_ms));
+    Client::new(config).unwrap()
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -538,13 +547,7 @@ async fn a_refused_connection_is_retried_until_the_controller_accepts() {
             *slot.lock().unwrap() = Some(Double::start_on(port));
         })
     };
-    let client = Client::new(
-        Config::new(format!("http://127.0.0.1:{port}"))
-            .api_key(KEY)
-            .retries(6)
-            .backoff(Duration::from_millis(50)),
-    )
-    .unwrap();
+    let client = retrying(format!("http://127.0.0.1:{port}"), 6, 50);
     // An invoke: retried only because its connection was refused.
     let result = client.invoke("echo", json!({"k": 1})).await.unwrap();
     assert_eq!(result["params"], json!({"k": 1}));
@@ -556,13 +559,7 @@ async fn a_refused_connection_is_retried_until_the_controller_accepts() {
 #[tokio::test]
 async fn a_refused_connection_without_retries_left_is_a_connect_error() {
     let port = free_port();
-    let client = Client::new(
-        Config::new(format!("http://127.0.0.1:{port}"))
-            .api_key(KEY)
-            .retries(2)
-            .backoff(Duration::from_millis(20)),
-    )
-    .unwrap();
+    let client = retrying(format!("http://127.0.0.1:{port}"), 2, 20);
     let started = Instant::now();
     let err = client.activation("abc").await.unwrap_err();
     let Error::Connect { host, reason } = &err else {
@@ -580,13 +577,7 @@ async fn a_refused_connection_without_retries_left_is_a_connect_error() {
 #[tokio::test]
 async fn a_sent_invoke_is_never_retried() {
     let double = Double::start();
-    let client = Client::new(
-        Config::new(&double.url)
-            .api_key(KEY)
-            .retries(3)
-            .backoff(Duration::from_millis(10)),
-    )
-    .unwrap();
+    let client = retrying(&double.url, 3, 10);
     // The connection closes after the request: it may have run.
     let err = client.invoke("drop", json!({})).await.unwrap_err();
     assert!(matches!(err, Error::Connect { .. }), "{err:?}");
@@ -601,13 +592,7 @@ async fn a_sent_invoke_is_never_retried() {
 #[tokio::test]
 async fn reads_are_retried_with_backoff_after_503() {
     let double = Double::start();
-    let client = Client::new(
-        Config::new(&double.url)
-            .api_key(KEY)
-            .retries(2)
-            .backoff(Duration::from_millis(30)),
-    )
-    .unwrap();
+    let client = retrying(&double.url, 2, 30);
     let id = client.invoke_nonblocking("echo", json!({})).await.unwrap();
     double.fail_next(2, 503);
     let started = Instant::now();
