@@ -4,8 +4,9 @@
 #   - the musl targets, x86_64 and arm64 (rustup target add): the static
 #     binaries of tests/it/static_binary.rs and docker/;
 #   - Debian packages (apt-get): qemu-user-static, which runs the arm64
-#     builds on an x86_64 machine, and skopeo, umoci and unzip, which read
-#     what `cargo whisk image` and `cargo whisk pack` write.
+#     builds on an x86_64 machine; skopeo, umoci and unzip, which read
+#     what `cargo whisk image` and `cargo whisk pack` write; chromium, which
+#     renders a page `cargo whisk serve` serves (cargo-whisk/tests/browser.rs).
 # Safe to run again. `bash scripts/setup.sh && cargo test --workspace` is
 # the README's test command.
 set -euo pipefail
@@ -26,7 +27,7 @@ fi
 # cargo whisk image's output is read by skopeo and umoci, its zips are
 # listed by unzip.
 packages=()
-for tool in qemu-aarch64-static:qemu-user-static skopeo:skopeo umoci:umoci unzip:unzip; do
+for tool in qemu-aarch64-static:qemu-user-static skopeo:skopeo umoci:umoci unzip:unzip chromium:chromium; do
     command -v "${tool%%:*}" >/dev/null || packages+=("${tool#*:}")
 done
 if ((${#packages[@]})); then
@@ -46,4 +47,4 @@ if ((${#packages[@]})); then
     "${sudo[@]}" apt-get update -qq
     DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${packages[@]}" >/dev/null
 fi
-echo "setup: ready (targets: ${targets[*]}; qemu, skopeo, umoci, unzip)" >&2
+echo "setup: ready (targets: ${targets[*]}; qemu, skopeo, umoci, unzip, chromium)" >&2

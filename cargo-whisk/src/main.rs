@@ -7,15 +7,20 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod action;
 mod build;
 mod deploy;
+mod gateway;
 mod image;
 mod invoke;
+mod invoker;
 mod new;
 mod oci;
 mod pack;
+mod params;
 mod serve;
 mod ui;
+mod wskprops;
 
 /// Cargo's entry: `cargo whisk ...` arrives as `cargo-whisk whisk ...`.
 #[derive(Parser)]
