@@ -5,6 +5,8 @@
 //! (whisk-client/tests/double, which follows OpenWhisk's published API; no
 //! real controller can run here).
 
+// The integration tests' support (tests/it/), shared with this binary.
+#[path = "it/common.rs"]
 mod common;
 #[path = "../whisk-client/tests/double/mod.rs"]
 mod double;

@@ -9,6 +9,8 @@
 mod common;
 
 mod actionloop;
+#[cfg(feature = "axum")]
+mod axum_web;
 mod exec;
 mod hardening;
 mod http_kit;

@@ -198,7 +198,11 @@ fn a_key_flood_is_answered_within_a_bound_and_others_are_served() {
                     404,
                     json!({"error": "There is no /nowhere here: an action serves POST /init and POST /run."})
                 )
-                || answer == (403, json!({"error": "System not ready, status is running."})),
+                || answer
+                    == (
+                        403,
+                        json!({"error": "System not ready, status is running."})
+                    ),
             "{answer:?}"
         );
         let (r, took) = flood.join().unwrap();

@@ -349,7 +349,17 @@ fn shape<'a>(sig: &'a syn::Signature, stateful: bool, errors: &mut Errors) -> Sh
             FnArg::Typed(typed) => types.push(&*typed.ty),
         }
     }
-    if sig.inputs.is_empty() {
+    if sig.inputs.is_empty() && returns_router(&sig.output) {
+        // An app is not an action of parameters: `web::service` serves it
+        // (one line in `main`), so the attribute does not take it.
+        broken = true;
+        errors.push(
+            sig.paren_token.span.join(),
+            "an axum app is served with `whisk::web::service`, not this attribute: remove \
+             `#[whisk::action]` and write `fn main() -> std::process::ExitCode { \
+             whisk::run(whisk::web::service(app())) }`",
+        );
+    } else if sig.inputs.is_empty() {
         broken = true;
         errors.push(
             sig.paren_token.span.join(),
@@ -578,6 +588,22 @@ impl Errors {
     fn emit_with(self, item: TokenStream2, main: TokenStream2) -> TokenStream2 {
         let errors = self.0.map(|e| e.to_compile_error());
         quote!(#item #main #errors)
+    }
+}
+
+/// Whether a function returns a type named `Router` (an axum app), for the
+/// hint that `web::service` serves it.
+fn returns_router(output: &ReturnType) -> bool {
+    match output {
+        ReturnType::Type(_, ty) => match &**ty {
+            syn::Type::Path(path) => path
+                .path
+                .segments
+                .last()
+                .is_some_and(|segment| segment.ident == "Router"),
+            _ => false,
+        },
+        ReturnType::Default => false,
     }
 }
 

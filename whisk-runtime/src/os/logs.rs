@@ -597,9 +597,7 @@ fn write_all(fd: RawFd, parts: [&[u8]; 3], wait: Option<Duration>) -> (usize, bo
 /// policy of [`Sink`]). `None` for anything else (a file keeps its offset
 /// and `O_APPEND`; a terminal), or without `/proc`.
 fn reopen_nonblocking(fd: RawFd) -> Option<OwnedFd> {
-    // SAFETY: fstat on a descriptor number only fills `stat`.
-    let mut stat: libc::stat = unsafe { std::mem::zeroed() };
-    if unsafe { libc::fstat(fd, &mut stat) } != 0 || stat.st_mode & libc::S_IFMT != libc::S_IFIFO {
+    if !super::fd::is_pipe(fd) {
         return None;
     }
     let path = std::ffi::CString::new(format!("/proc/self/fd/{fd}")).ok()?;

@@ -19,8 +19,6 @@ pub(crate) fn detected() -> bool {
     fd::is_pipe(RESULT_FD)
 }
 
-
-
 /// How the loop ended without an I/O error.
 #[derive(Debug, PartialEq, Eq)]
 enum Ended {

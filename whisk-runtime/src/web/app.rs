@@ -95,6 +95,14 @@ pub struct User(pub String);
 /// }
 /// ```
 ///
+/// # No attribute
+///
+/// `#[whisk::action]` turns a function of parameters into `main`; an app is
+/// one line of `main` already, and the line says what an attribute would
+/// hide: whether the app is built once (`stateful`) or per activation. So
+/// the attribute does not take `fn app() -> Router`: it answers with a
+/// compile error that shows the line above (`tests/ui/fail/axum_app_fn.rs`).
+///
 /// # Which axum
 ///
 /// axum 0.8 (any 0.8.x, with any features: add it to your own

@@ -7,14 +7,12 @@
 //! `{"statusCode", "headers", "body"}` result of §11.2. Over HTTP (one
 //! server, several activations), ActionLoop (fd 3) and exec (argv).
 
-mod common;
-
 use std::io::{BufRead, BufReader, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
