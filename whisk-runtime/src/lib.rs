@@ -37,7 +37,7 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 /// The sentinel's text, written once: [`SENTINEL`], and the line the log
-/// pump writes (`os/logs.rs`).
+/// pump writes (`os/logs/mod.rs`).
 macro_rules! sentinel {
     () => {
         "XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX"

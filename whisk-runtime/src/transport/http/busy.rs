@@ -12,7 +12,7 @@
 //! activation. While it runs, tokio cannot accept connections, yet the
 //! protocol wants an overlapping `/run` refused with `403 System not ready,
 //! status is running.` rather than queued. The [`Responder`] does that, on
-//! the log pump's thread (`logs.rs`: one helper thread, not two, because
+//! the log pump's thread (`os/logs/`: one helper thread, not two, because
 //! each thread costs a cold start about 0.1 ms): once one activation has
 //! been running for a whole tick of a [`TICK`] timer, it accepts on the same
 //! listening socket and has every request that arrives meanwhile answered,

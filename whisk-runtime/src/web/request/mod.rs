@@ -2,14 +2,19 @@
 //! `value`; and [`RequestError`].
 
 use std::collections::BTreeMap;
-use std::fmt;
 
-use serde::de::{self, Deserialize, DeserializeOwned, Deserializer, MapAccess, Visitor};
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
+use super::Method;
 use super::codec::{base64_decode, query_pairs};
 use super::media::MediaType;
-use super::{Method, Response};
+
+mod decode;
+mod error;
+
+use decode::{from_value, path_error};
+pub use error::RequestError;
 
 /// The HTTP request of a web action, decoded from the activation's `value`.
 ///
@@ -486,194 +491,5 @@ impl Request {
                 Ok(value)
             }
         }
-    }
-}
-
-fn from_value<T: DeserializeOwned>(value: &Value, what: &str) -> Result<T, RequestError> {
-    serde_path_to_error::deserialize(value).map_err(|e| path_error(what, e))
-}
-
-fn path_error(what: &str, error: serde_path_to_error::Error<serde_json::Error>) -> RequestError {
-    let path = error.path().to_string();
-    let inner = error.into_inner();
-    if inner.is_syntax() || inner.is_eof() {
-        RequestError::new(format!("{what} is not valid JSON: {inner}"))
-    } else if path == "." {
-        RequestError::new(format!("cannot read {what}: {inner}"))
-    } else {
-        RequestError::new(format!("cannot read {what} at `{path}`: {inner}"))
-    }
-}
-
-impl<'de> Deserialize<'de> for Request {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct RequestVisitor;
-        impl<'de> Visitor<'de> for RequestVisitor {
-            type Value = Request;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(
-                    "a web action request: an object with `__ow_method`, `__ow_headers`, ...",
-                )
-            }
-            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Request, M::Error> {
-                let mut method = None;
-                let mut headers = BTreeMap::new();
-                let mut path = String::new();
-                let mut user = None;
-                let mut query = None;
-                let mut body = None;
-                let mut params = Map::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "__ow_method" => method = Some(map.next_value::<Method>()?),
-                        "__ow_headers" => {
-                            headers = map
-                                .next_value::<BTreeMap<String, String>>()?
-                                .into_iter()
-                                .map(|(name, value)| (name.to_ascii_lowercase(), value))
-                                .collect();
-                        }
-                        "__ow_path" => path = map.next_value()?,
-                        "__ow_user" => user = map.next_value()?,
-                        "__ow_query" => query = Some(map.next_value()?),
-                        "__ow_body" => body = Some(map.next_value()?),
-                        _ => {
-                            let value = map.next_value()?;
-                            params.insert(key, value);
-                        }
-                    }
-                }
-                let method = method.ok_or_else(|| {
-                    de::Error::custom(
-                        "missing field `__ow_method`: this action takes a web request; invoke \
-                         it through its web URL (/api/v1/web/...) after `wsk action update \
-                         <name> --web true` (or `--web raw`)",
-                    )
-                })?;
-                Ok(Request {
-                    method,
-                    headers,
-                    path,
-                    user,
-                    query,
-                    body,
-                    params: Value::Object(params),
-                })
-            }
-        }
-        deserializer.deserialize_map(RequestVisitor)
-    }
-}
-
-/// Why a [`Request`]'s body or parameters could not be read; the message
-/// names the problem.
-///
-/// With `?` in an action that returns [`whisk::Error`](crate::Error), it
-/// becomes a `400 Bad Request` web response whose text body is the
-/// message. (It deliberately does not implement `std::error::Error`: that
-/// would make `?` turn it into a bare message, which the controller cannot
-/// answer as HTTP.)
-///
-/// ```
-/// # extern crate whisk_runtime as whisk;
-/// use whisk::web::Request;
-/// use serde_json::json;
-///
-/// let req: Request = serde_json::from_value(json!({
-///     "__ow_method": "post", "__ow_path": "", "__ow_query": "", "__ow_body": ""
-/// })).unwrap();
-/// let err = req.json::<serde_json::Value>().unwrap_err();
-/// assert_eq!(err.to_string(), "the request has no body; expected JSON");
-///
-/// let error: whisk::Error = err.into();
-/// assert_eq!(error.value(), &json!({
-///     "statusCode": 400,
-///     "headers": {"content-type": "text/plain; charset=utf-8"},
-///     "body": "the request has no body; expected JSON"
-/// }));
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RequestError {
-    message: String,
-}
-
-impl RequestError {
-    pub(crate) fn new(message: String) -> Self {
-        RequestError { message }
-    }
-
-    /// The message.
-    ///
-    /// ```
-    /// # extern crate whisk_runtime as whisk;
-    /// # use whisk::web::Request;
-    /// let req: Request = serde_json::from_str(
-    ///     r#"{"__ow_method":"post","__ow_query":"","__ow_body":""}"#,
-    /// ).unwrap();
-    /// assert!(req.json::<u8>().unwrap_err().message().contains("no body"));
-    /// ```
-    pub fn message(&self) -> &str {
-        &self.message
-    }
-
-    /// The `400 Bad Request` response with the message as its text body.
-    ///
-    /// ```
-    /// # extern crate whisk_runtime as whisk;
-    /// # use whisk::web::Request;
-    /// let req: Request = serde_json::from_str(
-    ///     r#"{"__ow_method":"post","__ow_query":"","__ow_body":""}"#,
-    /// ).unwrap();
-    /// assert_eq!(req.json::<u8>().unwrap_err().into_response().status(), 400);
-    /// ```
-    pub fn into_response(self) -> Response {
-        Response::new(400).text(self.message)
-    }
-}
-
-impl fmt::Display for RequestError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-/// The `400 Bad Request` response of [`RequestError::into_response`].
-///
-/// ```
-/// # extern crate whisk_runtime as whisk;
-/// use whisk::web::{Request, Response};
-///
-/// fn read(req: &Request) -> Result<u32, Response> {
-///     Ok(req.json::<u32>()?)
-/// }
-/// let req: Request = serde_json::from_str(
-///     r#"{"__ow_method":"post","__ow_query":"","__ow_body":"","__ow_headers":{}}"#,
-/// ).unwrap();
-/// assert_eq!(read(&req).unwrap_err().status(), 400);
-/// ```
-impl From<RequestError> for Response {
-    fn from(error: RequestError) -> Self {
-        error.into_response()
-    }
-}
-
-/// A `400 Bad Request` web error (see [`RequestError`]).
-///
-/// ```
-/// # extern crate whisk_runtime as whisk;
-/// use whisk::Error;
-/// use whisk::web::Request;
-///
-/// fn read(req: &Request) -> Result<u32, Error> {
-///     Ok(req.json::<u32>()?)
-/// }
-/// let req: Request = serde_json::from_str(
-///     r#"{"__ow_method":"get","__ow_headers":{},"__ow_path":""}"#,
-/// ).unwrap();
-/// assert_eq!(read(&req).unwrap_err().value()["statusCode"], 400);
-/// ```
-impl From<RequestError> for crate::Error {
-    fn from(error: RequestError) -> Self {
-        error.into_response().into()
     }
 }
