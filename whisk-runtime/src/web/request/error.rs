@@ -5,7 +5,7 @@ use std::fmt;
 
 use super::super::Response;
 
-/// Why a [`Request`]'s body or parameters could not be read; the message
+/// Why a [`Request`](super::Request)'s body or parameters could not be read; the message
 /// names the problem.
 ///
 /// With `?` in an action that returns [`whisk::Error`](crate::Error), it
