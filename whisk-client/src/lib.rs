@@ -72,6 +72,8 @@
 //! compiler for every target. The README has the measured sizes.
 
 #![warn(missing_docs)]
+// docs.rs (nightly, `--cfg docsrs`): show the feature an item needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod client;
 mod config;
