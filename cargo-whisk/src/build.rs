@@ -267,10 +267,10 @@ fn missing_target(triple: &str) -> anyhow::Error {
 /// the `target/` layout. Fails with the exact `rustup target add` command
 /// when the target's standard library is missing.
 pub fn cargo_build(opts: &BuildOptions) -> anyhow::Result<Artifact> {
-    if let Some(triple) = opts.target.triple()
-        && target_installed(triple, opts.dir.as_deref()) == Some(false)
-    {
-        return Err(missing_target(triple));
+    if let Some(triple) = opts.target.triple() {
+        if target_installed(triple, opts.dir.as_deref()) == Some(false) {
+            return Err(missing_target(triple));
+        }
     }
     let mut command = cargo();
     if let Some(dir) = &opts.dir {
@@ -339,7 +339,7 @@ pub fn cargo_build(opts: &BuildOptions) -> anyhow::Result<Artifact> {
     }
     let status = child.wait().context("waiting for cargo")?;
     if !status.success() {
-        if missing_std && let Some(triple) = opts.target.triple() {
+        if let (true, Some(triple)) = (missing_std, opts.target.triple()) {
             return Err(missing_target(triple));
         }
         let hint = if link_error && opts.target != Target::Host {

@@ -108,9 +108,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if !args.dry_run {
         missing(&props_path, apihost.is_none(), auth.is_none())?;
     }
-    if let Some(t) = args.timeout
-        && !(t > 0.0 && t.is_finite())
-    {
+    if args.timeout.is_some_and(|t| !(t > 0.0 && t.is_finite())) {
         bail!("--timeout must be a positive number of seconds");
     }
 

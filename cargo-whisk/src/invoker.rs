@@ -581,7 +581,7 @@ impl LogStore {
         };
         let waited = Instant::now();
         let (end, missing) = loop {
-            if wait && let Some(end) = find_end(&state.lines) {
+            if let Some(end) = wait.then(|| find_end(&state.lines)).flatten() {
                 break (end, false);
             }
             let quiet_for = state.last_arrival.map_or(waited.elapsed(), |t| t.elapsed());
@@ -711,9 +711,8 @@ impl Container {
                     .map_err(|e| anyhow::anyhow!("cannot start {}: {e}", settings.exe.display()))?;
                 let started = Instant::now();
                 let port = loop {
-                    if let Ok(text) = std::fs::read_to_string(&port_file)
-                        && let Ok(port) = text.trim().parse::<u16>()
-                    {
+                    let written = std::fs::read_to_string(&port_file).ok();
+                    if let Some(port) = written.and_then(|text| text.trim().parse::<u16>().ok()) {
                         break port;
                     }
                     if let Some(status) = child.try_wait()? {
@@ -899,6 +898,13 @@ struct ActionLoopProxy {
 }
 
 impl ActionLoopProxy {
+    /// Whether the child has exited (a child never started counts as not).
+    fn child_exited(child: &mut Option<Child>) -> bool {
+        child
+            .as_mut()
+            .is_some_and(|child| matches!(child.try_wait(), Ok(Some(_))))
+    }
+
     fn answer(status: u16, error: &str) -> Exchange {
         Exchange::Answer {
             status,
@@ -929,9 +935,7 @@ impl ActionLoopProxy {
             Ok(()) => {
                 // `DefaultTimeoutStart`: a child that is already gone failed.
                 std::thread::sleep(Duration::from_millis(5));
-                if let Some(child) = &mut self.child
-                    && let Ok(Some(_)) = child.try_wait()
-                {
+                if Self::child_exited(&mut self.child) {
                     self.child = None;
                     return Self::answer(502, "cannot start action: command exited");
                 }
@@ -1004,9 +1008,7 @@ impl ActionLoopProxy {
         let (Some(stdin), Some(results)) = (&mut self.stdin, &self.results) else {
             return Self::answer(500, "no action defined yet");
         };
-        if let Some(child) = &mut self.child
-            && let Ok(Some(_)) = child.try_wait()
-        {
+        if Self::child_exited(&mut self.child) {
             return Self::answer(500, "command exited");
         }
         let mut line = serde_json::to_vec(body).expect("JSON serializes");

@@ -492,9 +492,7 @@ fn relevant(root: &Path, path: &Path) -> bool {
     if matches!(first.as_deref(), Some("target" | ".git")) {
         return false;
     }
-    if let Ok(target) = std::env::var("CARGO_TARGET_DIR")
-        && path.starts_with(target)
-    {
+    if std::env::var_os("CARGO_TARGET_DIR").is_some_and(|target| path.starts_with(target)) {
         return false;
     }
     let name = rel
