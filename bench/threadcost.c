@@ -1,6 +1,6 @@
 /*
  * What a second thread costs a process's descriptor calls, apart from any
- * server (issue 4, BENCHMARKS.md, eleventh round). Run by hand:
+ * server (issue 4, BENCHMARKS.md, decisions). Run by hand:
  *
  *   gcc -O2 -o /tmp/threadcost bench/threadcost.c -lpthread
  *   for mode in 0 1 2; do /tmp/threadcost $mode; done

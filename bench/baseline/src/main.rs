@@ -15,7 +15,7 @@
 //!   existing (whisk has one: its log pump); with `BASELINE_THREAD=unshare`
 //!   that thread first takes its own copy of the file table
 //!   (`unshare(CLONE_FILES)`), so the server's thread keeps one it uses
-//!   alone (BENCHMARKS.md, tenth round);
+//!   alone (BENCHMARKS.md, decisions);
 //! * it listens on `WHISK_HOST`:`WHISK_PORT` (default `0.0.0.0:8080`) and,
 //!   like whisk, writes the bound port to `WHISK_PORT_FILE` when it is set.
 //!
