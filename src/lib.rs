@@ -5,6 +5,8 @@
 //! OpenWhisk's own images, or as the child of its ActionLoop proxy.
 //!
 //! ```no_run
+//! # // rustdoc puts an example without `fn main` in one; the attribute makes its own.
+//! # mod action {
 //! use serde::{Deserialize, Serialize};
 //!
 //! #[derive(Deserialize)]
@@ -17,6 +19,8 @@
 //! fn reverse(p: Params) -> Result<Reversed, whisk::Error> {
 //!     Ok(Reversed { reversed: p.payload.chars().rev().collect() })
 //! }
+//! # }
+//! # fn main() {}
 //! ```
 //!
 //! The attribute keeps `reverse` as written (call it from your tests) and

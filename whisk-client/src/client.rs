@@ -26,6 +26,8 @@ const ACTIVATION_ID_HEADER: &str = "x-openwhisk-activation-id";
 /// (the action needs the `provide-api-key` annotation):
 ///
 /// ```no_run
+/// # // rustdoc puts an example without `fn main` in one; the attribute makes its own.
+/// # mod action {
 /// use serde_json::{json, Value};
 ///
 /// #[whisk::action]
@@ -35,6 +37,8 @@ const ACTIVATION_ID_HEADER: &str = "x-openwhisk-activation-id";
 ///         .map_err(|e| whisk::Error::new(e.to_string()))?;
 ///     Ok(json!({"other": result}))
 /// }
+/// # }
+/// # fn main() {}
 /// ```
 #[derive(Clone)]
 pub struct Client {

@@ -10,6 +10,8 @@
 //! it needs:
 //!
 //! ```no_run
+//! # // rustdoc puts an example without `fn main` in one; the attribute makes its own.
+//! # mod action {
 //! use serde_json::{json, Value};
 //! use whisk::client::Client;
 //!
@@ -22,6 +24,8 @@
 //!         .map_err(|e| whisk::Error::new(e.to_string()))?;
 //!     Ok(json!({"other": result}))
 //! }
+//! # }
+//! # fn main() {}
 //! ```
 //!
 //! Outside, configure it from the environment (`__OW_API_HOST`,
