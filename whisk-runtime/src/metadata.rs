@@ -83,7 +83,7 @@ impl<'a> MetaValue<'a> {
     pub(crate) fn to_env(self) -> Cow<'a, str> {
         match self {
             MetaValue::Str(s) => Cow::Borrowed(s),
-            MetaValue::Value(v) => Cow::Owned(v.to_string()),
+            MetaValue::Value(v) => Cow::Owned(crate::core::outcome::json_text(v)),
         }
     }
 }

@@ -377,7 +377,7 @@ pub(crate) fn parse_init(body: &[u8]) -> Result<Vec<(String, String)>, Outcome> 
             let value = match value {
                 Value::String(s) => s,
                 Value::Null => String::new(),
-                other => other.to_string(),
+                other => super::outcome::json_text(&other),
             };
             if name.is_empty() || name.contains(['=', '\0']) || value.contains('\0') {
                 return Err(Outcome::error(

@@ -99,7 +99,7 @@ impl<A: Action> Core<A> {
         };
         let text = match &failure {
             Value::String(s) => s.clone(),
-            other => other.to_string(),
+            other => outcome::json_text(other),
         };
         eprintln!("The action failed to initialize: {text}");
         Err(Outcome::error_value(Kind::DeveloperError, &failure))

@@ -18,6 +18,17 @@ pub(crate) const SECOND_INIT: &str = "Cannot initialize the action more than onc
 /// The body for an overlapping `/run` when concurrency is off.
 pub(crate) const BUSY: &str = "System not ready, status is running.";
 
+/// A JSON value's compact text. Written into a `Vec` as every answer is,
+/// not through `Value`'s `Display`, whose second copy of the serializer
+/// (for a `fmt::Write`) costs the static binary about 6 KB.
+pub(crate) fn json_text(value: &Value) -> String {
+    let mut text = Vec::with_capacity(64);
+    // Writing a `Value` into a `Vec` cannot fail.
+    let _ = serde_json::to_writer(&mut text, value);
+    // serde_json writes UTF-8.
+    String::from_utf8(text).unwrap_or_default()
+}
+
 /// How an activation ended; each transport maps it to its own signal
 /// (an HTTP status, an exit code).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,7 +103,7 @@ impl Outcome {
         let body: Value = serde_json::from_slice(&self.body).unwrap_or_default();
         Some(match &body["error"] {
             Value::String(message) => message.clone(),
-            other => other.to_string(),
+            other => json_text(other),
         })
     }
 
@@ -107,7 +118,7 @@ impl Outcome {
     pub(crate) fn proxy_line(&self) -> Vec<u8> {
         match self.failure() {
             None => self.body.clone(),
-            Some(message) => Value::String(message).to_string().into_bytes(),
+            Some(message) => json_text(&Value::String(message)).into_bytes(),
         }
     }
 }

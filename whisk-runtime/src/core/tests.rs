@@ -501,3 +501,14 @@ fn one_pass_decode_answers_as_the_general_path() {
     assert!(some.iter().all(|&n| n > 0), "{counts:?}");
     assert_eq!(none, [0, 0, 0]);
 }
+
+#[test]
+fn json_text_is_the_compact_json_display_writes() {
+    for value in [
+        json!(null),
+        json!("a \"quoted\"\nline"),
+        json!({"k": [1, 2.5, true], "é": {}}),
+    ] {
+        assert_eq!(outcome::json_text(&value), value.to_string());
+    }
+}
