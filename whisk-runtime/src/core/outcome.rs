@@ -1,6 +1,7 @@
 //! What an activation answers: its [`Kind`], its JSON body, and every
 //! message the protocol fixes.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::Serialize;
@@ -115,10 +116,12 @@ impl Outcome {
     /// proxy and the dockerskeleton then answer `502` `{"error":"The action
     /// did not return a dictionary or array."}`, so that the invoker sees a
     /// developer error there too, not an application error.
-    pub(crate) fn proxy_line(&self) -> Vec<u8> {
+    /// Borrowed for a success: the ActionLoop loop writes it per activation
+    /// and needs no copy.
+    pub(crate) fn proxy_line(&self) -> Cow<'_, [u8]> {
         match self.failure() {
-            None => self.body.clone(),
-            Some(message) => json_text(&Value::String(message)).into_bytes(),
+            None => Cow::Borrowed(&self.body),
+            Some(message) => Cow::Owned(json_text(&Value::String(message)).into_bytes()),
         }
     }
 }

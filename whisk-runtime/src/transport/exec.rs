@@ -57,7 +57,7 @@ pub(crate) fn serve<A: Action>(
     let outcome = runtime.block_on(core.run_value(&input, Context::from_env()));
     // The dockerskeleton echoes a line that is not an object to stdout,
     // in the activation's logs, and answers 502.
-    let mut line = outcome.proxy_line();
+    let mut line = outcome.proxy_line().into_owned();
     line.push(b'\n');
     if !logs::end_activation(Tail::Result(&line)) {
         eprintln!(
